@@ -80,7 +80,10 @@ class DuckDBStore:
                 return duckdb.connect(self.path, read_only=read_only)
             except duckdb.IOException as err:
                 if not _is_lock_error(err):
-                    raise StoreError(f"cannot open store {self.path}: {err}") from err
+                    raise StoreError(
+                        f"cannot open store {self.path}: expected a DuckDB file, got: "
+                        f"{str(err).splitlines()[0]}; pass another --db"
+                    ) from err
                 if time.monotonic() >= deadline:
                     raise StoreError(
                         f"store {self.path} is busy (another process holds it); waited "
@@ -108,10 +111,10 @@ class DuckDBStore:
     def schema_version(self) -> int:
         row = self.con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchone()
+        ).fetchall()[0]
         if not row or row[0] == 0:
             return 0
-        v = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
+        v = self.con.execute("SELECT max(version) FROM schema_version").fetchall()[0]
         return int(v[0]) if v and v[0] is not None else 0
 
     def _check_version(self, upgrade: bool) -> None:
@@ -183,7 +186,9 @@ class DuckDBStore:
             [name, modality, problem_type, source],
         )
 
-    def add_metafeatures(self, task: str, features: Mapping[str, float | None], *, source: str) -> int:
+    def add_metafeatures(
+        self, task: str, features: Mapping[str, float | None], *, source: str
+    ) -> int:
         """Store (or replace) meta-features of one task; return how many were written."""
         rows = [
             (task, str(k), None if v is None else float(v), source) for k, v in features.items()
@@ -314,7 +319,7 @@ class DuckDBStore:
         """Counts, schema version and path, for ``store info``."""
 
         def count(table: str) -> int:
-            row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+            row = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0]  # noqa: S608
             return int(row[0]) if row else 0
 
         return {
@@ -343,7 +348,7 @@ class DuckDBStore:
             target = out / f"{table}.parquet"
             rel = self.con.table(table)
             rel.write_parquet(str(target))
-            row = self.con.execute(f"SELECT count(*) FROM {_quote_ident(table)}").fetchone()
+            row = self.con.execute(f"SELECT count(*) FROM {_quote_ident(table)}").fetchall()[0]
             counts[table] = int(row[0]) if row else 0
         return counts
 

@@ -1,0 +1,97 @@
+"""``recommender ingest``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from recommender.cli.options import db_option, echo_json, echo_table, json_option
+
+
+@click.command()
+@click.argument("source")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "tsv", "jsonl", "parquet", "mlflow", "optuna"]),
+    help="Force the format (default: from the suffix, URL or contents).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["runs", "metafeatures"]),
+    default="runs",
+    show_default=True,
+    help="Runs, or a table of task meta-features (one row per task).",
+)
+@click.option("--space", help="Search-space name for these runs (default: from parameter names).")
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON/TOML file mapping your column names (see README).",
+)
+@click.option("--task", help="Task name for every row (one task per file).")
+@click.option("--task-column", help="Column holding the task name.")
+@click.option("--task-tag", help="MLflow tag or Optuna study attribute holding the task.")
+@click.option("--strict", is_flag=True, help="Refuse the whole source if any row is bad.")
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@db_option
+@json_option
+def ingest(
+    source: str,
+    fmt: str | None,
+    kind: str,
+    space: str | None,
+    mapping: Path | None,
+    task: str | None,
+    task_column: str | None,
+    task_tag: str | None,
+    strict: bool,
+    dry_run: bool,
+    db: Path | None,
+    lock_timeout: float | None,
+    as_json: bool,
+) -> None:
+    """Ingest experiment logs from SOURCE into the store.
+
+    SOURCE is a CSV/TSV, JSON Lines or Parquet table, an MLflow tracking store
+    (sqlite:///mlflow.db or an mlruns folder) or an Optuna storage
+    (sqlite:///optuna.db). Ingesting the same source twice adds nothing; bad rows
+    are kept in the store's quarantine with their reason.
+    """
+    from recommender.ingest import ingest as run_ingest
+    from recommender.store import open_store
+
+    show = not as_json and sys.stderr.isatty()
+
+    def progress(stage: str) -> None:
+        if show:
+            click.echo(f"  {stage} ...", err=True)
+
+    with open_store(db, lock_timeout=lock_timeout) as store:
+        report = run_ingest(
+            store, source, format=fmt, kind=kind, space=space,
+            mapping=str(mapping) if mapping else None, task=task, task_column=task_column,
+            task_tag=task_tag, strict=strict, dry_run=dry_run, progress=progress,
+        )  # fmt: skip
+    if as_json:
+        echo_json(report.as_dict())
+        return
+    verb = "would ingest" if dry_run else "ingested"
+    unit = "task rows" if kind == "metafeatures" else "runs"
+    click.echo(
+        f"{report.source}: {verb} {report.accepted} {unit} "
+        f"({report.duplicates} already stored, {report.rejected} rejected) "
+        f"across {report.tasks} task(s)"
+        + (f"; batch {report.batch}" if report.batch is not None else "")
+    )
+    if report.curve_points:
+        click.echo(f"learning-curve points: {report.curve_points}")
+    if report.accepted == 0 and report.batch is None and not dry_run:
+        click.echo("nothing new: everything in this source is already in the store")
+    if report.reasons:
+        click.echo("rejected rows (first reasons):")
+        echo_table([{"count": n, "reason": r} for r, n in report.reasons[:5]], ["count", "reason"])
+        if not dry_run:
+            click.echo("see them with: recommender store rejected")

@@ -1,0 +1,140 @@
+"""``recommender tasks``, ``runs`` and ``store``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from recommender.cli.options import db_option, echo_json, echo_table, json_option
+
+
+@click.group()
+def tasks() -> None:
+    """List tasks in the store."""
+
+
+@tasks.command("list")
+@db_option
+@json_option
+def tasks_list(db: Path | None, lock_timeout: float | None, as_json: bool) -> None:
+    """List tasks with their run and meta-feature counts."""
+    from dataclasses import asdict
+
+    from recommender.store import open_store
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        rows = [asdict(t) for t in store.tasks()]
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["name", "modality", "problem_type", "source", "n_runs", "n_metafeatures"])
+
+
+@click.group()
+def runs() -> None:
+    """List runs in the store."""
+
+
+@runs.command("list")
+@click.option("--task", help="Only runs of this task.")
+@click.option("--space", help="Only runs of this search space.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many runs.")
+@db_option
+@json_option
+def runs_list(
+    task: str | None,
+    space: str | None,
+    limit: int | None,
+    db: Path | None,
+    lock_timeout: float | None,
+    as_json: bool,
+) -> None:
+    """List runs: parameters, metrics, fidelity and status."""
+    from recommender.store import open_store
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        rows = store.runs(task, space=space, limit=limit)
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(rows, ["task", "space", "params", "metrics", "fidelity", "status"])
+
+
+@click.group()
+def store() -> None:
+    """Inspect, upgrade or export the store."""
+
+
+@store.command("info")
+@db_option
+@json_option
+def store_info(db: Path | None, lock_timeout: float | None, as_json: bool) -> None:
+    """Counts, schema version and location of the store."""
+    from recommender.store import open_store
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as s:
+        info = s.info()
+    if as_json:
+        echo_json(info)
+    else:
+        for k, v in info.items():
+            click.echo(f"{k:15} {v}")
+
+
+@store.command("upgrade")
+@db_option
+def store_upgrade(db: Path | None, lock_timeout: float | None) -> None:
+    """Apply pending schema migrations."""
+    from recommender.store import DuckDBStore, default_db_path
+
+    path = db or default_db_path()
+    with DuckDBStore(path, lock_timeout=lock_timeout, upgrade=False) as s:
+        before = s.schema_version()
+        applied = s.migrate()
+        after = s.schema_version()
+    if applied:
+        click.echo(f"{path}: upgraded schema v{before} -> v{after}")
+    else:
+        click.echo(f"{path}: already at schema v{after}")
+
+
+@store.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@db_option
+def store_export(directory: Path, db: Path | None, lock_timeout: float | None) -> None:
+    """Write every table of the store as Parquet into DIRECTORY."""
+    from recommender.store import open_store
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as s:
+        counts = s.export(directory)
+    for table, n in counts.items():
+        click.echo(f"{table:15} {n:>10} rows -> {directory / (table + '.parquet')}")
+
+
+@store.command("rejected")
+@click.option("--batch", type=int, help="Only rows of this ingest batch.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@db_option
+@json_option
+def store_rejected(
+    batch: int | None, limit: int, db: Path | None, lock_timeout: float | None, as_json: bool
+) -> None:
+    """Show quarantined rows with their reasons."""
+    from recommender.store import open_store
+
+    sql = "SELECT batch_id AS batch, line, reason, raw FROM rejected"
+    args: list[object] = []
+    if batch is not None:
+        sql += " WHERE batch_id = ?"
+        args.append(batch)
+    sql += " ORDER BY batch_id, line LIMIT ?"
+    args.append(limit)
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as s:
+        cur = s.con.execute(sql, args)
+        cols = [d[0] for d in cur.description]
+        rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    if as_json:
+        echo_json(rows)
+    else:
+        echo_table(rows, ["batch", "line", "reason", "raw"])

@@ -1,0 +1,171 @@
+"""Read CSV/TSV, JSON Lines and Parquet files into Arrow, keeping malformed lines.
+
+Each reader returns the table plus the lines it could not parse (line number and
+raw text), so that nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from recommender.errors import IngestError
+
+TABLE_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".txt": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+@dataclass
+class RawTable:
+    """A file read into Arrow: ``table`` has a ``_line`` column; ``bad_lines`` could not be parsed."""
+
+    table: pa.Table
+    bad_lines: list[tuple[int | None, str, str]] = field(default_factory=list)
+
+
+def read_table(path: Path, fmt: str) -> RawTable:
+    """Read ``path`` as ``fmt`` (csv, tsv, jsonl, parquet)."""
+    if fmt in ("csv", "tsv"):
+        return _read_csv(path, "\t" if fmt == "tsv" else ",")
+    if fmt == "jsonl":
+        return _read_jsonl(path)
+    if fmt == "parquet":
+        return _read_parquet(path)
+    raise IngestError(f"unknown table format {fmt!r}; expected csv, tsv, jsonl or parquet")
+
+
+def _with_line(table: pa.Table, first_line: int) -> pa.Table:
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    lines = (
+        pc.add(pa.array(range(n), type=pa.int64()), first_line) if n else pa.array([], pa.int64())
+    )
+    return table.append_column("_line", lines)
+
+
+def _read_csv(path: Path, delimiter: str) -> RawTable:
+    import pyarrow.csv as pacsv
+
+    bad: list[tuple[int | None, str, str]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad.append(
+            (
+                row.number,
+                row.text,
+                f"malformed line: expected {row.expected_columns} fields, got {row.actual_columns}",
+            )
+        )
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, invalid_row_handler=on_invalid, newlines_in_values=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                strings_can_be_null=True,
+                null_values=["", "NA", "N/A", "null", "NULL", "None"],
+                # Keep NaN/inf text as text: the checks report them by name.
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as err:
+        raise IngestError(
+            f"{path}: cannot parse as {'TSV' if delimiter == chr(9) else 'CSV'} "
+            f"({_first_line(err)}); nothing from this file was stored"
+        ) from err
+    # Data rows start on line 2 (line 1 is the header); exact unless values span lines.
+    return RawTable(_with_line(table, 2), bad)
+
+
+def _read_jsonl(path: Path) -> RawTable:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        try:
+            # One VARCHAR per line; JSON is parsed in SQL so bad lines can be kept.
+            rel = con.sql(
+                "SELECT row_number() OVER () AS _line, line FROM read_csv($p, columns = "
+                "{'line': 'VARCHAR'}, header = false, delim = chr(30), quote = '', escape = '', "
+                "auto_detect = false, strict_mode = false)",
+                params={"p": str(path)},
+            )
+            con.execute("CREATE TEMP TABLE lines AS SELECT * FROM rel")
+        except duckdb.Error as err:
+            raise IngestError(
+                f"{path}: cannot read as JSON Lines ({_first_line(err)}); "
+                "nothing from this file was stored"
+            ) from err
+        con.execute("DELETE FROM lines WHERE line IS NULL OR trim(line) = ''")
+        bad_rows = con.execute(
+            "SELECT _line, line FROM lines WHERE NOT coalesce(json_valid(line), false) "
+            "OR json_type(line) <> 'OBJECT' ORDER BY _line"
+        ).fetchall()
+        bad = [(int(n), text, "malformed line: expected one JSON object") for n, text in bad_rows]
+        con.execute(
+            "DELETE FROM lines WHERE NOT coalesce(json_valid(line), false) "
+            "OR json_type(line) <> 'OBJECT'"
+        )
+        keys = [
+            r[0]
+            for r in con.execute(
+                "SELECT k FROM (SELECT unnest(json_keys(line)) AS k, min(_line) AS first "
+                "FROM lines GROUP BY k) ORDER BY first, k"
+            ).fetchall()
+        ]
+        if not keys:
+            return RawTable(pa.table({"_line": pa.array([], pa.int64())}), bad)
+        cols = ", ".join(
+            f"CASE WHEN json_type(line, ${i + 1}) IN ('OBJECT', 'ARRAY') "
+            f"THEN json_extract(line, ${i + 1})::VARCHAR "
+            f"ELSE json_extract_string(line, ${i + 1}) END AS c{i}"
+            for i in range(len(keys))
+        )
+        args = ["$." + _json_quote(k) for k in keys]
+        table = con.sql(
+            f"SELECT _line, {cols} FROM lines ORDER BY _line", params=args
+        ).to_arrow_table()
+        table = table.rename_columns(["_line", *keys])
+        line = table.column("_line")
+        return RawTable(table.drop_columns(["_line"]).append_column("_line", line), bad)
+    finally:
+        con.close()
+
+
+def _read_parquet(path: Path) -> RawTable:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise IngestError(
+            f"{path}: cannot read as Parquet ({_first_line(err)}); "
+            "nothing from this file was stored"
+        ) from err
+    return RawTable(_with_line(table, 1), [])
+
+
+def _json_quote(key: str) -> str:
+    import json
+
+    return json.dumps(key)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+
+from recommender.errors import SchemaVersionError, StoreError
+from recommender.store import DuckDBStore
+from recommender.store.migrations import LATEST_VERSION
+
+
+@pytest.fixture(params=["memory", "file"])
+def any_store(request: pytest.FixtureRequest, tmp_path):
+    s = DuckDBStore(":memory:" if request.param == "memory" else tmp_path / "s.duckdb")
+    yield s
+    s.close()
+
+
+def test_new_store_is_at_latest_version(any_store: DuckDBStore) -> None:
+    info = any_store.info()
+    assert info["schema_version"] == LATEST_VERSION
+    assert info["tasks"] == 0 and info["runs"] == 0
+
+
+def test_metafeatures_round_trip(any_store: DuckDBStore) -> None:
+    any_store.add_metafeatures("iris", {"NumberOfInstances": 150, "ClassEntropy": 1.58}, source="t")
+    any_store.add_metafeatures("iris", {"NumberOfInstances": 151}, source="t")
+    assert any_store.metafeatures("iris") == {
+        "iris": {"ClassEntropy": 1.58, "NumberOfInstances": 151.0}
+    }
+    assert [t.name for t in any_store.tasks()] == ["iris"]
+
+
+def test_old_store_is_upgraded_on_write_and_refused_read_only(tmp_path) -> None:
+    path = tmp_path / "old.duckdb"
+    import duckdb
+
+    # A store as version 1 of the code wrote it: only the first migration applied.
+    fresh = DuckDBStore.__new__(DuckDBStore)
+    con = duckdb.connect(str(path))
+    fresh.con, fresh.path, fresh.read_only = con, str(path), False
+    assert fresh.migrate(target=1) == [1]
+    con.close()
+    with pytest.raises(SchemaVersionError, match="recommender store upgrade"):
+        DuckDBStore(path, read_only=True)
+    with DuckDBStore(path) as upgraded:
+        assert upgraded.schema_version() == LATEST_VERSION
+
+
+def test_newer_store_is_refused(tmp_path) -> None:
+    path = tmp_path / "new.duckdb"
+    with DuckDBStore(path) as s:
+        s.con.execute("INSERT INTO schema_version (version) VALUES (?)", [LATEST_VERSION + 5])
+    with pytest.raises(SchemaVersionError, match="knows up to"):
+        DuckDBStore(path)
+
+
+def test_busy_store_waits_then_fails_clearly(tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "busy.duckdb"
+    DuckDBStore(path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb,sys,time; c=duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+         "time.sleep(30)", str(path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        start = time.monotonic()
+        with pytest.raises(StoreError, match="busy"):
+            DuckDBStore(path, lock_timeout=0.5)
+        assert time.monotonic() - start >= 0.5
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_not_a_duckdb_file(tmp_path) -> None:
+    bad = tmp_path / "x.duckdb"
+    bad.write_text("hello, not a database")
+    with pytest.raises(StoreError, match="expected a DuckDB file"):
+        DuckDBStore(bad)
