@@ -309,27 +309,27 @@ def _check(
                {metrics_json} AS metrics,
                {fidelity} AS fidelity,
                {status} AS status,
-               {duration} AS duration_s
+               {duration} AS duration_s,
+               -- a stable key: the run's id if it has one, else its content
+               md5(concat_ws(chr(31), task,
+                   coalesce('id:' || run_id,
+                            'content:' || CAST(params AS VARCHAR) || CAST(metrics AS VARCHAR)
+                            || status),
+                   coalesce(CAST(fidelity AS VARCHAR), ''))) AS run_key
         FROM _src
         """
     )
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _new AS
-        WITH good AS (
-            SELECT *, md5(concat_ws(chr(31), task,
-                          coalesce('id:' || run_id,
-                                   'content:' || CAST(params AS VARCHAR) || CAST(metrics AS VARCHAR)
-                                   || status),
-                          coalesce(CAST(fidelity AS VARCHAR), ''))) AS run_key
-            FROM _checked WHERE reason = ''
-        ), first AS (
-            SELECT * FROM good
-            QUALIFY row_number() OVER (PARTITION BY run_key ORDER BY _line) = 1
-        )
-        SELECT f.* FROM first f ANTI JOIN runs r ON r.run_key = f.run_key
-        """
+        "CREATE OR REPLACE TEMP TABLE _new AS SELECT c.* FROM _checked c "
+        "ANTI JOIN runs r ON r.run_key = c.run_key WHERE c.reason = ''"
     )
+    row = con.execute("SELECT count(*) - count(DISTINCT run_key) FROM _new").fetchall()[0]
+    if row[0]:
+        # The same run twice in one file: keep its first line (rare, so only then sort).
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _new AS SELECT * FROM _new "
+            "QUALIFY row_number() OVER (PARTITION BY run_key ORDER BY _line) = 1"
+        )
     row = con.execute(
         "SELECT (SELECT count(*) FROM _checked WHERE reason = ''), (SELECT count(*) FROM _new)"
     ).fetchall()[0] or (0, 0)

@@ -152,3 +152,12 @@ def test_detect_format(tmp_path: Path) -> None:
     odd.write_text("x")
     with pytest.raises(IngestError, match="pass --format"):
         detect_format(str(odd))
+
+
+def test_same_run_twice_in_one_file_is_stored_once(store: DuckDBStore, tmp_path: Path) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text("task,run_id,param.x,metric.acc\na,1,1,0.5\na,1,1,0.6\na,2,1,0.7\n")
+    report = ingest(store, path)
+    assert (report.accepted, report.duplicates) == (2, 1)
+    values = sorted(r["metrics"]["acc"] for r in store.runs("a"))
+    assert values == [0.5, 0.7]  # the first line of a repeated run wins
