@@ -1,0 +1,374 @@
+"""Model registry: every trained surrogate is a ``models`` row plus a checksummed artifact.
+
+Artifacts live in ``models/<store name>/<model_id>/`` next to the store file (a temporary
+directory for in-memory stores, or ``models_dir``). ``retrain`` trains a challenger,
+scores it and the champion's recipe on the same leave-task-out folds, and promotes the
+challenger only if its regret is no worse (ties go to the challenger, which has seen
+the newer data); ``force`` promotes regardless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from recommender.errors import ModelError
+from recommender.space import load_space
+from recommender.surrogate.model import FittedSurrogate, fit_surrogate, load_training_data
+
+_CACHE: dict[tuple[str, str], FittedSurrogate] = {}
+
+
+@dataclass
+class LoadedModel:
+    """A registry row with its verified, loaded bundle."""
+
+    model_id: int
+    space: str
+    metric: str
+    maximize: bool
+    fidelity: float | None
+    surrogate: FittedSurrogate
+
+
+@dataclass
+class RetrainReport:
+    """What ``retrain`` did."""
+
+    status: str  # promoted | kept_champion | nothing_new
+    space: str
+    metric: str
+    model_id: int | None = None
+    champion_id: int | None = None
+    n_runs: int = 0
+    n_tasks: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+    challenger_eval: dict[str, Any] = field(default_factory=dict)
+    champion_eval: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def models_dir(store: Any, directory: str | Path | None = None) -> Path:
+    """Where this store's model artifacts go."""
+    if directory is not None:
+        return Path(directory)
+    if store.path == ":memory:":
+        if getattr(store, "_models_tmp", None) is None:
+            store._models_tmp = tempfile.mkdtemp(prefix="recommender-models-")
+        return Path(store._models_tmp)
+    path = Path(store.path)
+    return path.parent / "models" / path.stem
+
+
+def checksum(directory: Path) -> str:
+    """sha256 over the artifact's files (names and bytes, sorted by name)."""
+    h = hashlib.sha256()
+    for f in sorted(directory.iterdir()):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _snapshot(store: Any, space: str) -> tuple[int, int | None]:
+    row = store.con.execute(
+        "SELECT count(*), max(batch_id) FROM runs WHERE space = ? AND status = 'ok'", [space]
+    ).fetchone()
+    if not row or row[0] == 0:
+        row = store.con.execute(
+            "SELECT count(*), max(batch_id) FROM runs WHERE status = 'ok'"
+        ).fetchone()
+    return int(row[0]), (None if row[1] is None else int(row[1]))
+
+
+def _champion_row(store: Any, space: str) -> dict[str, Any] | None:
+    rows = list_models(store, space=space, status="champion")
+    return rows[0] if rows else None
+
+
+def train_and_register(
+    store: Any,
+    *,
+    space: str,
+    metric: str,
+    maximize: bool,
+    fidelity: float | None = None,
+    force: bool = False,
+    min_new_runs: int = 0,
+    params: dict[str, Any] | None = None,
+    seed: int = 0,
+    directory: str | Path | None = None,
+    tune: bool = True,
+) -> RetrainReport:
+    """Train a challenger on the store's runs of ``space`` and promote it if it wins.
+
+    Args:
+        store: an open, writable store.
+        space: space name (built-in, imported) or JSON path.
+        metric: metric to model; ``maximize`` gives its direction.
+        fidelity: use runs at this fidelity only (default: each run's highest).
+        force: promote even if the champion scores better, and train even if nothing is new.
+        min_new_runs: skip training unless this many runs arrived since the champion.
+        params: fixed XGBoost settings (skips tuning).
+        seed: randomness.
+        directory: artifact directory (default: next to the store).
+        tune: choose depth/rounds by leave-task-out CV on the training tasks.
+
+    Returns:
+        A :class:`RetrainReport`.
+
+    Raises:
+        ModelError: no usable runs for the space and metric.
+    """
+    from recommender.evaluate import cv_regret, tune_params
+
+    start = time.perf_counter()
+    sp = load_space(space, store)
+    n_runs, newest = _snapshot(store, sp.name)
+    champ = _champion_row(store, sp.name)
+    report = RetrainReport("nothing_new", sp.name, metric, n_runs=n_runs)
+    if (
+        champ is not None
+        and not force
+        and _nothing_new(champ, metric, n_runs, newest, min_new_runs)
+    ):
+        report.champion_id = champ["model_id"]
+        report.message = (
+            f"nothing new: {n_runs - (champ['n_runs'] or 0)} new run(s) since model "
+            f"{champ['model_id']} (need {max(min_new_runs, 1)})"
+        )
+        return report
+    data = load_training_data(store, sp, metric=metric, maximize=maximize, fidelity=fidelity)
+    chosen = dict(params) if params else (tune_params(data, seed=seed) if tune else {})
+    report.challenger_eval = cv_regret(data, chosen, seed=seed)
+    if champ is not None and champ["metric"] == metric:
+        report.champion_id = champ["model_id"]
+        report.champion_eval = cv_regret(data, _stored_params(champ), seed=seed)
+    fitted = fit_surrogate(data, params=chosen, seed=seed)
+    fitted.meta.update(cv=report.challenger_eval, params=chosen)
+    promote_it = (
+        force
+        or not report.champion_eval
+        or (report.challenger_eval["top1_regret"] <= report.champion_eval["top1_regret"])
+    )
+    report.model_id = _register(store, fitted, sp.name, data, newest, promote_it, directory, report)
+    report.status = "promoted" if promote_it else "kept_champion"
+    report.n_tasks, report.params = len(data.tasks), chosen
+    report.duration_s = time.perf_counter() - start
+    report.message = _message(report)
+    return report
+
+
+def _nothing_new(
+    champ: dict[str, Any], metric: str, n_runs: int, newest: int | None, min_new: int
+) -> bool:
+    if champ["metric"] != metric:
+        return False
+    new = n_runs - int(champ["n_runs"] or 0)
+    if min_new > 0:
+        return new < min_new
+    return new <= 0 and newest == champ["newest_batch"]
+
+
+def _stored_params(row: dict[str, Any]) -> dict[str, Any]:
+    evaluation = row.get("evaluation") or {}
+    return dict(evaluation.get("params") or {})
+
+
+def _message(r: RetrainReport) -> str:
+    ours = r.challenger_eval.get("top1_regret", float("nan"))
+    if r.champion_eval:
+        theirs = r.champion_eval.get("top1_regret", float("nan"))
+        verdict = "promoted" if r.status == "promoted" else "kept the champion"
+        return (
+            f"model {r.model_id}: leave-task-out top-1 regret {ours:.3f} vs champion "
+            f"{r.champion_id} {theirs:.3f}; {verdict}"
+        )
+    return f"model {r.model_id}: leave-task-out top-1 regret {ours:.3f}; promoted (first model)"
+
+
+def _register(
+    store: Any,
+    fitted: FittedSurrogate,
+    space: str,
+    data: Any,
+    newest: int | None,
+    promote_it: bool,
+    directory: str | Path | None,
+    report: RetrainReport,
+) -> int:
+    row = store.con.execute("SELECT nextval('model_id_seq')").fetchone()
+    model_id = int(row[0])
+    target = models_dir(store, directory) / str(model_id)
+    if target.exists():
+        shutil.rmtree(target)
+    fitted.save(target)
+    evaluation = {
+        "params": report.params or fitted.meta.get("params", {}),
+        "challenger": report.challenger_eval,
+        "champion": report.champion_eval,
+        "champion_id": report.champion_id,
+    }
+    try:
+        with store.transaction() as con:
+            if promote_it:
+                con.execute(
+                    "UPDATE models SET status = 'archived' WHERE space = ? AND status = 'champion'",
+                    [space],
+                )
+            con.execute(
+                "INSERT INTO models (model_id, space, metric, maximize, fidelity, kind, artifact, "
+                "checksum, n_runs, n_tasks, newest_batch, evaluation, status, promoted_at) "
+                "VALUES (?, ?, ?, ?, ?, 'xgboost', ?, ?, ?, ?, ?, ?, ?, "
+                "CASE WHEN ? THEN current_timestamp END)",
+                [
+                    model_id, space, data.metric, data.maximize, data.fidelity, str(target),
+                    checksum(target), int(len(data.frame)), len(data.tasks), newest,
+                    json.dumps(evaluation), "champion" if promote_it else "candidate", promote_it,
+                ],
+            )  # fmt: skip
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return model_id
+
+
+def list_models(
+    store: Any, *, space: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Registry rows, newest promotion first, then newest model."""
+    sql = (
+        "SELECT model_id, space, metric, maximize, fidelity, kind, artifact, checksum, n_runs, "
+        "n_tasks, newest_batch, evaluation, status, created_at, promoted_at FROM models"
+    )
+    where, args = [], []
+    if space is not None:
+        where.append("space = ?")
+        args.append(space)
+    if status is not None:
+        where.append("status = ?")
+        args.append(status)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY promoted_at DESC NULLS LAST, model_id DESC"
+    cur = store.con.execute(sql, args)
+    cols = [d[0] for d in cur.description]
+    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    for r in rows:
+        r["evaluation"] = json.loads(r["evaluation"]) if r["evaluation"] else {}
+    return rows
+
+
+def promote(store: Any, model_id: int) -> dict[str, Any]:
+    """Make ``model_id`` the champion of its space.
+
+    Raises:
+        ModelError: no such model.
+    """
+    rows = [r for r in list_models(store) if r["model_id"] == model_id]
+    if not rows:
+        raise ModelError(f"no model {model_id}; see: recommender models list")
+    with store.transaction() as con:
+        con.execute(
+            "UPDATE models SET status = 'archived' WHERE space = ? AND status = 'champion'",
+            [rows[0]["space"]],
+        )
+        con.execute(
+            "UPDATE models SET status = 'champion', promoted_at = current_timestamp "
+            "WHERE model_id = ?",
+            [model_id],
+        )
+    return rows[0]
+
+
+def rollback(store: Any, space: str) -> int:
+    """Retire the champion of ``space`` and restore the previously promoted model.
+
+    Returns:
+        The restored model id.
+
+    Raises:
+        ModelError: there is no champion, or none promoted before it.
+    """
+    champ = _champion_row(store, space)
+    if champ is None:
+        raise ModelError(
+            f"space {space!r} has no champion model; train one: recommender retrain --space {space}"
+        )
+    previous = [
+        r
+        for r in list_models(store, space=space, status="archived")
+        if r["promoted_at"] is not None
+    ]
+    if not previous:
+        raise ModelError(
+            f"model {champ['model_id']} is the only one ever promoted for {space!r}; "
+            "nothing to roll back to"
+        )
+    with store.transaction() as con:
+        con.execute(
+            "UPDATE models SET status = 'rolled_back' WHERE model_id = ?", [champ["model_id"]]
+        )
+        con.execute(
+            "UPDATE models SET status = 'champion', promoted_at = current_timestamp "
+            "WHERE model_id = ?",
+            [previous[0]["model_id"]],
+        )
+    return int(previous[0]["model_id"])
+
+
+def champion(store: Any, space: str) -> LoadedModel | None:
+    """The champion of ``space``, verified by checksum; falls back to earlier promoted models.
+
+    A missing or corrupt artifact gives a warning and the previously promoted model.
+    """
+    candidates = [r for r in list_models(store, space=space) if r["promoted_at"] is not None]
+    candidates.sort(key=lambda r: (r["status"] != "champion",))
+    for row in candidates:
+        if row["status"] == "rolled_back":
+            continue
+        fitted = _load_verified(row)
+        if fitted is not None:
+            return LoadedModel(
+                row["model_id"],
+                space,
+                row["metric"],
+                bool(row["maximize"]),
+                row["fidelity"],
+                fitted,
+            )
+    return None
+
+
+def _load_verified(row: dict[str, Any]) -> FittedSurrogate | None:
+    path = Path(row["artifact"])
+    key = (str(path), row["checksum"])
+    try:
+        stamp = checksum(path)
+    except OSError:
+        stamp = None
+    if stamp != row["checksum"]:
+        warnings.warn(
+            f"model {row['model_id']} artifact {path} is missing or corrupt (checksum "
+            "mismatch); using the previous champion. Retrain to replace it.",
+            stacklevel=3,
+        )
+        _CACHE.pop(key, None)
+        return None
+    if key not in _CACHE:
+        try:
+            _CACHE[key] = FittedSurrogate.load(path)
+        except ModelError as err:
+            warnings.warn(f"model {row['model_id']}: {err}", stacklevel=3)
+            return None
+    return _CACHE[key]

@@ -1,0 +1,144 @@
+"""The knowledge that ships with recommender: real runs, meta-features and a surrogate.
+
+``data/`` (reached through the package's ``shipped_data`` link) holds Parquet files
+built by ``pipelines/collect`` and the surrogate trained on them. The first command
+that needs knowledge about a shipped space in a store that has none loads them, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from recommender.errors import ModelError
+from recommender.store.duckdb import DuckDBStore
+
+SHIPPED_SPACE = "tabular_mlp"
+SHIPPED_FORMAT = "shipped"
+ENV_DIR = "RECOMMENDER_SHIPPED_DIR"
+
+
+def shipped_dir() -> Path:
+    """``$RECOMMENDER_SHIPPED_DIR``, else the package's ``shipped_data`` (the repo's ``data/``)."""
+    env = os.environ.get(ENV_DIR)
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "shipped_data", here.parent / "data"):
+        if (candidate / "runs.parquet").exists():
+            return candidate
+    return here / "shipped_data"
+
+
+def verify(directory: Path | None = None) -> list[str]:
+    """Files whose sha256 differs from ``SHA256SUMS`` (missing files included)."""
+    root = directory or shipped_dir()
+    sums = root / "SHA256SUMS"
+    if not sums.exists():
+        return ["SHA256SUMS"]
+    bad = []
+    for line in sums.read_text().splitlines():
+        if not line.strip():
+            continue
+        digest, name = line.split(maxsplit=1)
+        path = root / name.strip()
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            bad.append(name.strip())
+    return bad
+
+
+def has_shipped(store: DuckDBStore) -> bool:
+    row = store.con.execute(
+        "SELECT count(*) FROM batches WHERE format = ?", [SHIPPED_FORMAT]
+    ).fetchall()[0]
+    return int(row[0]) > 0
+
+
+def needs_shipped(store: DuckDBStore, space: str) -> bool:
+    """True when ``space`` is the shipped one and the store has neither its runs nor a model."""
+    if space != SHIPPED_SPACE or has_shipped(store):
+        return False
+    row = store.con.execute(
+        "SELECT (SELECT count(*) FROM models WHERE space = ?) + "
+        "(SELECT count(*) FROM runs WHERE space = ? AND source <> 'validation')",
+        [space, space],
+    ).fetchall()[0]
+    return int(row[0]) == 0
+
+
+def load_runs_into(store: DuckDBStore, directory: Path, *, prefix: str = "") -> dict[str, int]:
+    """Ingest ``<prefix>runs.parquet``, its curves and meta-features from ``directory``."""
+    import pyarrow.parquet as pq
+
+    from recommender.ingest.checks import check_and_write
+    from recommender.ingest.metafeature_table import ingest_metafeature_table
+    from recommender.ingest.tables import read_table
+
+    runs = read_table(directory / f"{prefix}runs.parquet", "parquet")
+    curves = pq.read_table(directory / f"{prefix}curves.parquet")
+    report = check_and_write(
+        store, runs.table, source=str(directory / f"{prefix}runs.parquet"), fmt=SHIPPED_FORMAT,
+        checksum=None, space=SHIPPED_SPACE, curves=curves,
+    )  # fmt: skip
+    mf = read_table(directory / f"{prefix}metafeatures.parquet", "parquet")
+    ingest_metafeature_table(
+        store, mf, source=str(directory / f"{prefix}metafeatures.parquet"), fmt="parquet",
+        checksum=None,
+    )  # fmt: skip
+    with store.transaction() as con:
+        con.execute(
+            "UPDATE tasks SET modality = 'tabular', source = ? WHERE task IN "
+            "(SELECT DISTINCT task FROM runs WHERE source = ?)",
+            [SHIPPED_FORMAT, SHIPPED_FORMAT],
+        )
+    return {"runs": report.accepted, "tasks": report.tasks, "curve_points": report.curve_points}
+
+
+def load_shipped(store: DuckDBStore, directory: Path | None = None) -> str:
+    """Load the shipped runs, meta-features and surrogate into ``store``; return a one-line note.
+
+    Raises:
+        ModelError: the shipped files are missing or fail their checksums.
+    """
+    from recommender.registry import checksum, models_dir
+
+    root = directory or shipped_dir()
+    bad = verify(root)
+    if bad:
+        raise ModelError(
+            f"shipped data in {root} is missing or corrupt ({', '.join(bad[:3])}); reinstall "
+            "recommender or rebuild it: python pipelines/collect/collect.py --write-only"
+        )
+    counts = load_runs_into(store, root)
+    meta: dict[str, Any] = json.loads((root / "model.json").read_text())
+    row = store.con.execute("SELECT nextval('model_id_seq')").fetchall()[0]
+    model_id = int(row[0])
+    target = models_dir(store) / str(model_id)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(root / "model", target)
+    newest = store.con.execute("SELECT max(batch_id) FROM batches").fetchall()[0][0]
+    with store.transaction() as con:
+        con.execute(
+            "INSERT INTO models (model_id, space, metric, maximize, fidelity, kind, artifact, "
+            "checksum, n_runs, n_tasks, newest_batch, evaluation, status, promoted_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'champion', current_timestamp)",
+            [model_id, meta["space"], meta["metric"], meta["maximize"], meta["fidelity"],
+             meta["kind"], str(target), checksum(target), meta["n_runs"], meta["n_tasks"],
+             newest, json.dumps(meta["evaluation"])],
+        )  # fmt: skip
+    return (
+        f"loaded the shipped knowledge: {counts['runs']} runs on {counts['tasks']} datasets "
+        f"and surrogate {model_id} for space {SHIPPED_SPACE!r} (once per store)"
+    )
+
+
+def ensure_shipped(store: DuckDBStore, space: str) -> str | None:
+    """Load the shipped knowledge if ``space`` needs it and the store lacks it; return the note."""
+    if store.read_only or not needs_shipped(store, space):
+        return None
+    return load_shipped(store)

@@ -1,0 +1,1 @@
+"""Surrogate models: (task meta-features, encoded config) -> normalised score."""
