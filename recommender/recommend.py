@@ -83,20 +83,21 @@ def recommend_with(
     """Recommendations from a fitted surrogate (no store access)."""
     _check_metafeatures(metafeatures)
     vec, missing = fitted.task_vector(metafeatures)
-    scored, chosen = recommend_encoded(fitted, vec, top_k, seed)
-    configs = fitted.space.decode(scored.X[chosen])
+    X, origins, _ = recommend_encoded(fitted, vec, top_k, seed)
+    members = fitted.predict_members(X, vec)
+    configs = fitted.space.decode(X)
     out = []
-    for rank, (i, config) in enumerate(zip(chosen, configs, strict=True), start=1):
-        why: dict[str, Any] = {"nearest_tasks": explain(fitted, scored.X[i], vec)}
+    for rank, config in enumerate(configs, start=1):
+        why: dict[str, Any] = {"nearest_tasks": explain(fitted, X[rank - 1], vec)}
         if missing:
             why["imputed_metafeatures"] = missing
         out.append(
             Recommendation(
                 config=fitted.space.clip(config),
-                predicted=round(float(scored.mean[i]), 4),
-                uncertainty=round(float(scored.std[i]), 4),
+                predicted=round(float(members[:, rank - 1].mean()), 4),
+                uncertainty=round(float(members[:, rank - 1].std()), 4),
                 rank=rank,
-                source=scored.origin[i],
+                source=origins[rank - 1],
                 explanation=why,
             )
         )

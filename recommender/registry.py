@@ -24,6 +24,7 @@ from recommender.space import load_space
 from recommender.surrogate.model import FittedSurrogate, fit_surrogate, load_training_data
 
 _CACHE: dict[tuple[str, str], FittedSurrogate] = {}
+_VERIFIED: dict[tuple[str, str], tuple[tuple[str, int, int], ...]] = {}
 
 
 @dataclass
@@ -354,16 +355,23 @@ def _load_verified(row: dict[str, Any]) -> FittedSurrogate | None:
     path = Path(row["artifact"])
     key = (str(path), row["checksum"])
     try:
-        stamp = checksum(path)
+        # Re-hash only when a file changed since it was last verified (size or mtime).
+        stat = tuple(
+            (f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(path.iterdir())
+        )
+        stamp = row["checksum"] if _VERIFIED.get(key) == stat else checksum(path)
     except OSError:
-        stamp = None
-    if stamp != row["checksum"]:
+        stamp, stat = None, ()
+    if stamp == row["checksum"]:
+        _VERIFIED[key] = stat
+    else:
         warnings.warn(
             f"model {row['model_id']} artifact {path} is missing or corrupt (checksum "
             "mismatch); using the previous champion. Retrain to replace it.",
             stacklevel=3,
         )
         _CACHE.pop(key, None)
+        _VERIFIED.pop(key, None)
         return None
     if key not in _CACHE:
         try:

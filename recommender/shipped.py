@@ -114,7 +114,7 @@ def load_shipped(store: DuckDBStore, directory: Path | None = None) -> str:
             "recommender or rebuild it: python pipelines/collect/collect.py --write-only"
         )
     counts = load_runs_into(store, root)
-    meta: dict[str, Any] = json.loads((root / "model.json").read_text())
+    meta: dict[str, Any] = json.loads((root / "registry.json").read_text())
     row = store.con.execute("SELECT nextval('model_id_seq')").fetchall()[0]
     model_id = int(row[0])
     target = models_dir(store) / str(model_id)

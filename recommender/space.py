@@ -179,12 +179,13 @@ class Space:
                 f"space {self.name}: expected {len(self.feature_names)} encoded columns, "
                 f"got {arr.shape[1]}; encode with the same space"
             )
+        arr = np.nan_to_num(arr, nan=0.5)  # an unset cell decodes to the middle
         configs = []
         for row in arr:
             config: dict[str, Any] = {}
             col = 0
             for p in self.params:
-                cells = np.nan_to_num(row[col : col + p.width], nan=0.5)
+                cells = row[col : col + p.width]
                 col += p.width
                 if not self.is_active(p, config):
                     continue

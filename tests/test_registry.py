@@ -64,6 +64,7 @@ def test_corrupt_artifact_falls_back_with_warning(store: DuckDBStore, tmp_path: 
     fill_store(store)
     _train(store, tmp_path)
     _train(store, tmp_path, force=True)
+    assert champion(store, "toy").model_id == 2  # type: ignore[union-attr]  # warm and verified
     member = tmp_path / "2" / "member_0.ubj"
     member.write_bytes(member.read_bytes()[:-10] + b"corrupted!")
     with pytest.warns(UserWarning, match="model 2 artifact .* missing or corrupt"):

@@ -98,9 +98,13 @@ def main() -> None:
         slow = naive_insert(sample, tmpdir / "naive.duckdb")
     fast_rate = args.runs / fast
     slow_rate = args.baseline_runs / slow
-    print(f"recommender ingest : {args.runs:>9,} runs in {fast:6.2f} s = {fast_rate:>10,.0f} runs/s")
-    print(f"re-ingest (all dup): {args.runs:>9,} runs in {dup:6.2f} s = {args.runs / dup:>10,.0f} runs/s")
-    print(f"naive per-row      : {args.baseline_runs:>9,} runs in {slow:6.2f} s = {slow_rate:>10,.0f} runs/s")
+    print(
+        f"recommender ingest : {args.runs:>9,} runs in {fast:6.2f} s = {fast_rate:>10,.0f} runs/s"
+    )
+    dup_rate = args.runs / dup
+    print(f"re-ingest (all dup): {args.runs:>9,} runs in {dup:6.2f} s = {dup_rate:>10,.0f} runs/s")
+    n_slow = args.baseline_runs
+    print(f"naive per-row      : {n_slow:>9,} runs in {slow:6.2f} s = {slow_rate:>10,.0f} runs/s")
     print(f"speed-up           : {fast_rate / slow_rate:,.0f}x")
 
 

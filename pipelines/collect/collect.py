@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import HOLDOUT, SUITE, SuiteDataset, by_id  # noqa: E402
+from suite import SUITE, SuiteDataset, by_id  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SPACE = "tabular_mlp"
@@ -96,7 +96,10 @@ def _metafeatures(work: Path, d: SuiteDataset, seed: int) -> None:
     tmp.replace(path)
 
 
-def _jobs(work: Path, datasets: list[SuiteDataset], configs: list[dict[str, Any]]) -> Iterator[tuple[str, int]]:  # fmt: skip
+Job = tuple[str, int]  # (dataset id, configuration index)
+
+
+def _jobs(work: Path, datasets: list[SuiteDataset], configs: list[dict[str, Any]]) -> Iterator[Job]:
     for d in datasets:
         done = _done(work, d.id)
         for i in range(len(configs)):
@@ -134,7 +137,10 @@ def collect(args: argparse.Namespace) -> None:
     for d in datasets:
         _metafeatures(work, d, args.seed)
     jobs = list(_jobs(work, datasets, configs))
-    print(f"{len(datasets)} datasets x {len(configs)} configs: {len(jobs)} runs to go", file=sys.stderr)
+    print(
+        f"{len(datasets)} datasets x {len(configs)} configs: {len(jobs)} runs to go",
+        file=sys.stderr,
+    )
     progress = Progress(len(jobs))
     call = functools.partial(_submit_args, configs=configs, args=args)
     if args.executor == "ray":
@@ -159,12 +165,14 @@ def collect(args: argparse.Namespace) -> None:
                     break
 
 
-def _submit_args(job: tuple[str, int], *, configs: list[dict[str, Any]], args: argparse.Namespace) -> tuple[Any, ...]:  # fmt: skip
+def _submit_args(
+    job: Job, *, configs: list[dict[str, Any]], args: argparse.Namespace
+) -> tuple[Any, ...]:
     dataset_id, config_id = job
     return dataset_id, config_id, configs[config_id], args.epochs, args.max_rows, args.seed
 
 
-def _collect_ray(work: Path, jobs: list[tuple[str, int]], call: Any, progress: Progress, workers: int) -> None:  # fmt: skip
+def _collect_ray(work: Path, jobs: list[Job], call: Any, progress: Progress, workers: int) -> None:
     try:
         import ray
     except ImportError:
@@ -191,7 +199,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--executor", choices=["process", "ray"], default="process")
     ap.add_argument("--datasets", nargs="*", help="only these dataset ids")
-    ap.add_argument("--write-only", action="store_true", help="only rebuild data/ from the work folder")
+    ap.add_argument(
+        "--write-only", action="store_true", help="only rebuild data/ from the work folder"
+    )
     ap.add_argument("--no-model", action="store_true", help="do not train the shipped surrogate")
     args = ap.parse_args()
     if not args.write_only:

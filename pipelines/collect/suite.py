@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """The datasets of the shipped meta-dataset: real tables that ship inside pip packages.
 
 Each entry says where the data comes from, its licence, the target, and the columns

@@ -12,7 +12,7 @@ METRIC = "val_score"
 
 
 def train_default(out: Path, *, seed: int = 0) -> dict[str, object]:
-    """Load ``out``'s training runs into a scratch store, retrain, copy the champion to ``out/model``."""
+    """Train on ``out``'s runs in a scratch store; copy the model to ``out/model``."""
     from recommender.registry import list_models, train_and_register
     from recommender.shipped import load_runs_into
     from recommender.store import DuckDBStore
@@ -38,7 +38,7 @@ def train_default(out: Path, *, seed: int = 0) -> dict[str, object]:
             "n_tasks": row["n_tasks"],
             "evaluation": row["evaluation"],
         }
-        (out / "model.json").write_text(json.dumps(meta, indent=2, default=str))
+        (out / "registry.json").write_text(json.dumps(meta, indent=2, default=str))
         store.close()
     print(f"shipped surrogate: {report.message}")
     return meta

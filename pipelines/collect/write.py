@@ -85,8 +85,11 @@ def write_data(work: Path, out: Path, *, train_model: bool = True) -> None:
         _metafeature_frame(mfs, set(subset["task"])).to_parquet(
             out / f"{prefix}metafeatures.parquet", index=False, compression="zstd"
         )
-    print(f"wrote {(~hold).sum()} training runs on {runs.loc[~hold, 'task'].nunique()} datasets, "
-          f"{hold.sum()} holdout runs on {runs.loc[hold, 'task'].nunique()} datasets to {out}")  # fmt: skip
+    n_train, n_hold = runs.loc[~hold, "task"].nunique(), runs.loc[hold, "task"].nunique()
+    print(
+        f"wrote {(~hold).sum()} training runs on {n_train} datasets, "
+        f"{hold.sum()} holdout runs on {n_hold} datasets to {out}"
+    )
     if train_model:
         from train_default import train_default
 

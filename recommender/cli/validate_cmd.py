@@ -75,6 +75,8 @@ def validate(
     if epochs is not None and budget_s is not None:
         raise click.BadParameter("use --epochs or --budget-s, not both", param_hint="--budget-s")
     from recommender.datasets import load_dataset
+    from recommender.shipped import ensure_shipped
+    from recommender.space import default_space_for
     from recommender.store import open_store
     from recommender.validate.runner import parse_baselines, run_validation
 
@@ -84,6 +86,10 @@ def validate(
         seed=seed,
     )  # fmt: skip
     with open_store(db, read_only=False, lock_timeout=lock_timeout) as store:
+        if top_k > 0:
+            note = ensure_shipped(store, space or default_space_for(dataset.modality))
+            if note:
+                click.echo(note, err=True)
         report = run_validation(
             store, dataset, space=space, top_k=top_k, baselines=pairs, epochs=epochs,
             budget_s=budget_s, device=device, seed=seed, executor=executor,

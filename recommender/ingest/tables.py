@@ -27,7 +27,11 @@ TABLE_FORMATS = {
 
 @dataclass
 class RawTable:
-    """A file read into Arrow: ``table`` has a ``_line`` column; ``bad_lines`` could not be parsed."""
+    """A file read into Arrow.
+
+    ``table`` has a ``_line`` column; ``bad_lines`` are (line, text, reason) of the lines
+    that could not be parsed.
+    """
 
     table: pa.Table
     bad_lines: list[tuple[int | None, str, str]] = field(default_factory=list)
@@ -99,13 +103,13 @@ def _read_jsonl(path: Path) -> RawTable:
     try:
         try:
             # One VARCHAR per line; JSON is parsed in SQL so bad lines can be kept.
-            rel = con.sql(
-                "SELECT row_number() OVER () AS _line, line FROM read_csv($p, columns = "
-                "{'line': 'VARCHAR'}, header = false, delim = chr(30), quote = '', escape = '', "
-                "auto_detect = false, strict_mode = false)",
-                params={"p": str(path)},
+            con.execute(
+                "CREATE TEMP TABLE lines AS SELECT row_number() OVER () AS _line, line "
+                "FROM read_csv(?, columns = {'line': 'VARCHAR'}, header = false, "
+                "delim = chr(30), quote = '', escape = '', auto_detect = false, "
+                "strict_mode = false)",
+                [str(path)],
             )
-            con.execute("CREATE TEMP TABLE lines AS SELECT * FROM rel")
         except duckdb.Error as err:
             raise IngestError(
                 f"{path}: cannot read as JSON Lines ({_first_line(err)}); "

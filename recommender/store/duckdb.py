@@ -309,7 +309,10 @@ class DuckDBStore:
             f"FROM runs WHERE {' AND '.join(where)}"
         )
         if fidelity is None:
-            sql += " QUALIFY row_number() OVER (PARTITION BY task, _params ORDER BY fidelity DESC NULLS LAST) = 1"
+            sql += (
+                " QUALIFY row_number() OVER (PARTITION BY task, _params "
+                "ORDER BY fidelity DESC NULLS LAST) = 1"
+            )
         df = self.con.execute(sql, args).df()
         for p in params:
             df[p] = df[p].map(_decode_json_scalar)

@@ -34,7 +34,7 @@ class GBMSurrogate:
         n_estimators: int = 300,
         max_depth: int = 6,
         learning_rate: float = 0.05,
-        n_members: int = 5,
+        n_members: int = 3,
         seed: int | None = None,
         n_jobs: int = 1,
     ) -> None:
@@ -110,8 +110,6 @@ class GBMSurrogate:
 
     def predict_members(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """``(n_members, n)`` predictions."""
-        import xgboost as xgb
-
         self._check()
         X_ = np.asarray(X, dtype=float)
         if X_.ndim != 2 or X_.shape[1] != self.n_features_in_:
@@ -119,8 +117,12 @@ class GBMSurrogate:
                 f"surrogate: expected {self.n_features_in_} columns, got {X_.shape}; "
                 "the model was trained for another space or meta-feature set; retrain"
             )
-        d = xgb.DMatrix(X_)
-        return np.stack([b.predict(d) for b in self.members_]).astype(float)
+        return np.stack([b.inplace_predict(X_) for b in self.members_]).astype(float)
+
+    def predict_member(self, X: npt.ArrayLike, member: int) -> npt.NDArray[np.float64]:
+        """Predictions of one member (0 = the one fit on all tasks)."""
+        self._check()
+        return np.asarray(self.members_[member].inplace_predict(np.asarray(X, dtype=float)), float)
 
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Ensemble mean."""

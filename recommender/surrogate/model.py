@@ -26,6 +26,7 @@ from recommender.surrogate.gbm import GBMSurrogate
 
 KEEP_PER_TASK = 2000
 MEMORY_ROWS = 100_000
+POOL_SIZE = 2000
 MIN_RUNS_PER_TASK = 2
 # Rows the boosters see at most (an even, seeded subsample per task beyond it): keeps a
 # retrain on a million runs within about a minute on two cores.
@@ -131,6 +132,8 @@ class FittedSurrogate:
     memory_task: npt.NDArray[np.int64]  # (R,) index into task_names
     memory_score: npt.NDArray[np.float64]  # (R,) normalised score on that task
     memory_value: npt.NDArray[np.float64]  # (R,) (v - median) / (best - median) on that task
+    pool_x: npt.NDArray[np.float64]  # (P, D) distinct evaluated configs for portfolio picks
+    pool_values: npt.NDArray[np.float64]  # (T, P) value of each on every task (nearest run)
     meta: dict[str, Any] = field(default_factory=dict)
     _trees: dict[int, Any] = field(default_factory=dict, repr=False)
 
@@ -165,6 +168,8 @@ class FittedSurrogate:
             "memory_task": np.ascontiguousarray(self.memory_task, dtype=np.int64),
             "memory_score": np.ascontiguousarray(self.memory_score, dtype=np.float64),
             "memory_value": np.ascontiguousarray(self.memory_value, dtype=np.float64),
+            "pool_x": np.ascontiguousarray(self.pool_x, dtype=np.float64),
+            "pool_values": np.ascontiguousarray(self.pool_values, dtype=np.float64),
         }
         save_file(arrays, str(directory / "memory.safetensors"))
         sidecar = {
@@ -193,7 +198,8 @@ class FittedSurrogate:
             arrays = load_file(str(directory / "memory.safetensors"))
         except (OSError, ValueError) as err:
             raise ModelError(f"model in {directory} is unreadable: {err}; retrain") from err
-        missing = {"task_vecs", "memory_x", "memory_task", "memory_score", "memory_value"} - set(arrays)
+        names = ("task_vecs", "memory_x", "memory_task", "memory_score", "memory_value", "pool_x")
+        missing = {*names, "pool_values"} - set(arrays)
         if missing or not {"space", "metafeatures", "model_params", "n_features"} <= set(sidecar):
             raise ModelError(f"model in {directory} was written by another version; retrain")
         model = GBMSurrogate.load(directory, sidecar["n_features"], sidecar["model_params"])
@@ -207,6 +213,8 @@ class FittedSurrogate:
             arrays["memory_task"],
             arrays["memory_score"],
             arrays["memory_value"],
+            arrays["pool_x"],
+            arrays["pool_values"],
             dict(sidecar.get("meta", {})),
         )
 
@@ -226,18 +234,39 @@ def fit_surrogate(
     model.fit(X[fit_rows], data.frame["score"].to_numpy()[fit_rows], groups=task_idx[fit_rows])
     keep = _memory_rows(data.frame, task_idx, seed, keep_per_task(len(tasks)))
     value = normalize_per_task(data.frame, maximize=data.maximize, method="regret").to_numpy()
-    return FittedSurrogate(
+    fitted = FittedSurrogate(
         data.space, scaler, model, tasks, vecs,
         data.X[keep], task_idx[keep].astype(np.int64), data.frame["score"].to_numpy()[keep],
         value[keep],
+        np.empty((0, data.X.shape[1])),
+        np.empty((len(tasks), 0)),
         {"metric": data.metric, "maximize": data.maximize, "fidelity": data.fidelity},
     )  # fmt: skip
+    fitted.pool_x, fitted.pool_values = _portfolio_pool(fitted)
+    return fitted
 
 
 def _fit_rows(n: int, cap: int, seed: int | None) -> npt.NDArray[np.int64]:
     if n <= cap:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, cap, replace=False))
+
+
+def _portfolio_pool(
+    fitted: FittedSurrogate,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Up to ``POOL_SIZE`` distinct kept configs (best first) and their value on every task."""
+    order = np.argsort(-fitted.memory_score, kind="stable")
+    filled = np.round(np.nan_to_num(fitted.memory_x[order], nan=-1.0), 9)
+    _, first = np.unique(filled, axis=0, return_index=True)
+    rows = order[np.sort(first)[:POOL_SIZE]]
+    X = fitted.memory_x[rows]
+    values = np.empty((len(fitted.task_names), len(rows)))
+    for t in range(len(fitted.task_names)):
+        tree, mem_rows = fitted.task_tree(t)
+        _, idx = tree.query(np.nan_to_num(X, nan=-1.0))
+        values[t] = fitted.memory_value[mem_rows[idx]]
+    return X, values
 
 
 def keep_per_task(n_tasks: int) -> int:
@@ -259,9 +288,7 @@ def _memory_rows(
             continue
         order = rows[np.argsort(-score[rows], kind="stable")]
         best, rest = order[: per_task // 2], order[per_task // 2 :]
-        keep.append(
-            np.concatenate([best, rng.choice(rest, per_task - len(best), replace=False)])
-        )
+        keep.append(np.concatenate([best, rng.choice(rest, per_task - len(best), replace=False)]))
     if not keep:
         raise ModelError("surrogate: no training rows; ingest runs first")
     return np.sort(np.concatenate(keep))
