@@ -26,7 +26,7 @@ from recommender.surrogate.model import FittedSurrogate
 
 N_NEAR_TASKS = 5
 N_SCENARIO_TASKS = 64
-N_RANK_TASKS = 8
+N_RANK_TASKS = 16
 FIRST_CHOICES = 3
 PER_TASK = 64
 N_GLOBAL = 128

@@ -219,6 +219,7 @@ def _register(
         "challenger": report.challenger_eval,
         "champion": report.champion_eval,
         "champion_id": report.champion_id,
+        "n_train_rows": int(len(data.frame)),
     }
     try:
         with store.transaction() as con:
@@ -234,7 +235,7 @@ def _register(
                 "CASE WHEN ? THEN current_timestamp END)",
                 [
                     model_id, space, data.metric, data.maximize, data.fidelity, str(target),
-                    checksum(target), int(len(data.frame)), len(data.tasks), newest,
+                    checksum(target), report.n_runs, len(data.tasks), newest,
                     json.dumps(evaluation), "champion" if promote_it else "candidate", promote_it,
                 ],
             )  # fmt: skip

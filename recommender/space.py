@@ -437,4 +437,4 @@ def import_space(store: Any, path: str | Path, name: str) -> Space:
 def stored_spaces(store: Any) -> list[tuple[str, str, int]]:
     """``(name, source, n_params)`` of spaces imported into the store."""
     rows = store.con.execute("SELECT name, source, definition FROM spaces ORDER BY name").fetchall()
-    return [(n, s, len(json.loads(d)["hyperparameters"])) for n, s, d in rows]
+    return [(n, s, len(json.loads(d).get("hyperparameters") or [])) for n, s, d in rows]

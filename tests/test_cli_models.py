@@ -87,14 +87,14 @@ def test_recommend_errors(runner: CliRunner, db_path: Path, tmp_path: Path) -> N
     )
     _fails(
         runner,
-        ["recommend", "--metafeatures", str(mf), "--space", "tabular_mlp"],
-        "no trained model for space 'tabular_mlp' (store has 0 runs); ingest runs",
+        ["recommend", "--metafeatures", str(mf), "--space", "text_finetune"],
+        "no trained model for space 'text_finetune' (store has 0 runs); ingest runs",
     )
     empty = tmp_path / "empty.json"
     empty.write_text("{}")
     _fails(
         runner,
-        ["recommend", "--metafeatures", str(empty), "--space", "tabular_mlp"],
+        ["recommend", "--metafeatures", str(empty), "--space", "text_finetune"],
         "meta-features missing",
     )
     _fails(
@@ -109,13 +109,13 @@ def test_recommend_errors(runner: CliRunner, db_path: Path, tmp_path: Path) -> N
 def test_retrain_and_evaluate_errors(runner: CliRunner, db_path: Path) -> None:
     _fails(
         runner,
-        ["retrain", "--space", "tabular_mlp", "--metric", "acc", "--maximize"],
+        ["retrain", "--space", "text_finetune", "--metric", "acc", "--maximize"],
         "no successful runs",
     )
-    result = runner.invoke(cli, ["retrain", "--space", "tabular_mlp", "--metric", "acc"])
+    result = runner.invoke(cli, ["retrain", "--space", "text_finetune", "--metric", "acc"])
     assert result.exit_code == 2 and "--maximize or --minimize" in result.output
     _fails(
-        runner, ["evaluate", "--space", "tabular_mlp"], "no trained model to take the metric from"
+        runner, ["evaluate", "--space", "text_finetune"], "no trained model to take the metric from"
     )
 
 
@@ -155,5 +155,3 @@ def test_recommend_from_dataset_file(runner: CliRunner, toy_db: Path, tmp_path: 
     args = ["recommend", "--dataset", str(tmp_path / "d.csv"), "--target", "y"]
     rows = json.loads(_ok(runner, [*args, "--space", "toy", "--json", "--top-k", "2"]))
     assert len(rows) == 2
-    # Without --space the dataset's modality picks tabular_mlp, which has no model here.
-    _fails(runner, args, "no trained model for space 'tabular_mlp'")

@@ -166,9 +166,7 @@ def models_rollback(space_name: str, db: Path | None, lock_timeout: float | None
 
 # -- recommend --------------------------------------------------------------------------------
 @click.command()
-@click.option(
-    "--dataset", type=click.Path(exists=True, path_type=Path), help="Dataset file or folder."
-)
+@click.option("--dataset", help="Dataset file or folder, or a bundled one such as sklearn:iris.")
 @click.option("--target", help="Target column of --dataset.")
 @click.option("--metafeatures", "mf_file", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON file of meta-features ({name: value}).")  # fmt: skip
@@ -181,7 +179,7 @@ def models_rollback(space_name: str, db: Path | None, lock_timeout: float | None
 @db_option
 @json_option
 def recommend(
-    dataset: Path | None,
+    dataset: str | None,
     target: str | None,
     mf_file: Path | None,
     task: str | None,
@@ -194,6 +192,7 @@ def recommend(
 ) -> None:
     """Recommend configurations for a dataset, ranked, with predicted score and reasons."""
     from recommender.recommend import recommend as run_recommend
+    from recommender.shipped import ensure_shipped
     from recommender.store import open_store
 
     given = [x for x in (dataset, mf_file, task) if x is not None]
@@ -201,6 +200,9 @@ def recommend(
         raise click.UsageError("give exactly one of --dataset, --metafeatures or --task")
     with open_store(db, lock_timeout=lock_timeout) as store:
         mf, space_name, task = _describe(store, dataset, target, mf_file, task, space_name)
+        note = ensure_shipped(store, space_name)
+        if note:
+            click.echo(note, err=True)
         result = run_recommend(store, mf, space=space_name, top_k=top_k, task=task, seed=seed)
     rows = [r.as_dict() for r in result.recommendations]
     if as_json:
@@ -211,10 +213,10 @@ def recommend(
 
 
 def _describe(
-    store: Any, dataset: Path | None, target: str | None, mf_file: Path | None,
+    store: Any, dataset: str | None, target: str | None, mf_file: Path | None,
     task: str | None, space_name: str | None,
 ) -> tuple[dict[str, float], str, str | None]:  # fmt: skip
-    from recommender.errors import DatasetError, SpaceError
+    from recommender.errors import DatasetError
 
     if task is not None:
         mf = store.metafeatures(task).get(task)
@@ -229,13 +231,9 @@ def _describe(
     from recommender.metafeatures import compute_metafeatures
     from recommender.space import default_space_for
 
-    ds = load_dataset(dataset, target)  # type: ignore[arg-type]
+    ds = load_dataset(str(dataset), target)
     features = compute_metafeatures(ds).features
-    try:
-        name = space_name or default_space_for(ds.modality)
-    except SpaceError:
-        raise
-    return features, name, None
+    return features, space_name or default_space_for(ds.modality), None
 
 
 def _need_space(space_name: str | None) -> str:

@@ -389,12 +389,13 @@ def _write(
             "INSERT INTO param_types (space, name, type) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(space, col[len("param.") :], kind) for col, kind in ptypes.items()],
         )
-    con.execute(
-        "INSERT INTO rejected (batch_id, line, raw, reason) "
-        "SELECT ?, c._line, to_json(s)::VARCHAR, c.reason FROM _checked c "
-        "JOIN _src s ON s._line = c._line WHERE c.reason <> ''",
-        [batch],
-    )
+    if n_rej > len(bad_lines):
+        con.execute(
+            "INSERT INTO rejected (batch_id, line, raw, reason) "
+            "SELECT ?, c._line, to_json(s)::VARCHAR, c.reason FROM _checked c "
+            "JOIN _src s ON s._line = c._line WHERE c.reason <> ''",
+            [batch],
+        )
     if bad_lines:
         con.executemany(
             "INSERT INTO rejected (batch_id, line, raw, reason) VALUES (?, ?, ?, ?)",

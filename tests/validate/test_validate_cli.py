@@ -108,7 +108,19 @@ def test_table_output_baselines_only(table: Path, db_path: Path) -> None:
     assert "1 runs stored for task blobs" in result.stderr
 
 
-def test_no_model_is_a_one_line_error(table: Path, db_path: Path) -> None:
+def test_empty_store_uses_the_shipped_model(table: Path, db_path: Path) -> None:
+    result = invoke("validate", "--dataset", str(table), "--target", "label", "--top-k", "1",
+                    "--baselines", "none", *FAST)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "loaded the shipped knowledge" in result.stderr
+    assert "1 runs stored for task blobs" in result.stderr
+
+
+def test_no_model_is_a_one_line_error(table: Path, db_path: Path, tmp_path: Path) -> None:
+    # The user's own runs of the space are in the store, but no model was trained on them.
+    runs = tmp_path / "mine.csv"
+    runs.write_text("task,param.learning_rate,metric.val_score\nmine,0.01,0.5\n")
+    assert invoke("ingest", str(runs), "--space", "tabular_mlp").exit_code == 0
     result = invoke("validate", "--dataset", str(table), "--target", "label", *FAST)
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1

@@ -1,0 +1,64 @@
+"""The knowledge shipped in data/: intact, loaded once, answers `recommend` on a fresh store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from recommender.cli import cli
+from recommender.errors import ModelError
+from recommender.shipped import SHIPPED_SPACE, ensure_shipped, load_shipped, shipped_dir, verify
+from recommender.space import load_space
+from recommender.store import DuckDBStore
+
+
+def test_shipped_files_are_intact() -> None:
+    assert verify() == []
+    import pandas as pd
+
+    runs = pd.read_parquet(shipped_dir() / "runs.parquet")
+    assert runs["task"].nunique() >= 40
+    assert runs.groupby("task").size().min() >= 64
+
+
+def test_fresh_store_recommends_for_a_bundled_dataset(db_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["recommend", "--dataset", "sklearn:iris", "--top-k", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    recs = json.loads(result.stdout)
+    assert len(recs) == 3
+    space = load_space(SHIPPED_SPACE)
+    for rec in recs:
+        space.validate_config(rec["config"])
+        assert {"predicted", "uncertainty"} <= set(rec)
+    assert "loaded the shipped knowledge" in result.stderr
+    again = CliRunner().invoke(cli, ["recommend", "--dataset", "sklearn:wine", "--json"])
+    assert again.exit_code == 0 and "loaded the shipped" not in again.stderr
+    with DuckDBStore(db_path, read_only=True) as store:
+        assert store.info()["models"] == 1 and store.info()["queries"] == 2
+
+
+def test_loaded_once_and_only_when_needed(store: DuckDBStore) -> None:
+    assert ensure_shipped(store, "lcbench") is None
+    note = ensure_shipped(store, SHIPPED_SPACE)
+    assert note and "loaded the shipped knowledge" in note
+    n = store.info()["runs"]
+    assert ensure_shipped(store, SHIPPED_SPACE) is None
+    assert store.info()["runs"] == n >= 40 * 64
+
+
+def test_corrupt_shipped_files_are_refused(store: DuckDBStore, tmp_path: Path) -> None:
+    copy = tmp_path / "data"
+    shutil.copytree(shipped_dir(), copy)
+    with (copy / "runs.parquet").open("r+b") as fh:
+        fh.seek(100)
+        fh.write(b"garbage")
+    assert verify(copy) == ["runs.parquet"]
+    with pytest.raises(ModelError, match="missing or corrupt"):
+        load_shipped(store, copy)
+    assert store.info()["runs"] == 0
