@@ -9,6 +9,7 @@ the encoded space). Regret is ``max(0, (best - achieved) / (best - median))``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,7 @@ def evaluate_loto(
     top_k: int = 5,
     seed: int = 0,
     n_random: int = 200,
+    holdout: Sequence[str] = (),
 ) -> EvaluationResult:
     """Leave-one-task-out regret of our recommendations and of the baselines.
 
@@ -106,6 +108,8 @@ def evaluate_loto(
         top_k: size of the recommended set (top-1 and best-of-top-k are reported).
         seed: randomness.
         n_random: draws averaged for the random best-of-k baselines.
+        holdout: if given, only these tasks are scored, and none of them is ever used to
+            fit anything (surrogate, portfolio, nearest task) for another.
 
     Returns:
         An :class:`EvaluationResult`.
@@ -125,10 +129,13 @@ def evaluate_loto(
         )
     tables = _tables(data)
     pool, pool_scores = _portfolio_matrix(data, tables, seed)
+    held = set(holdout)
     result = EvaluationResult(sp.name, metric)
     rng = np.random.default_rng(seed)
-    for i, t in enumerate(tasks):
-        others = [o for o in tasks if o != t]
+    for t in tasks:
+        if held and t not in held:
+            continue
+        others = [o for o in tasks if o != t and o not in held]
         fitted = fit_surrogate(
             data.subset(others), params=params or dict(TUNING_GRID[0]), seed=seed
         )
@@ -140,7 +147,8 @@ def evaluate_loto(
         row[f"recommender_top{top_k}"] = table.regret_of(ours, top_k)
         default = sp.encode([sp.default_config()])
         row["default"] = table.regret_of(default, 1)
-        port = _greedy_portfolio(np.delete(pool_scores, i, axis=0), top_k)
+        unseen = [j for j, o in enumerate(tasks) if o == t or o in held]
+        port = _greedy_portfolio(np.delete(pool_scores, unseen, axis=0), top_k)
         row["portfolio_top1"] = table.regret_of(pool[port], 1)
         row[f"portfolio_top{top_k}"] = table.regret_of(pool[port], top_k)
         near = _nearest_task_configs(data, others, t, top_k)

@@ -112,10 +112,13 @@ def test_retrain_and_evaluate_errors(runner: CliRunner, db_path: Path) -> None:
         ["retrain", "--space", "text_finetune", "--metric", "acc", "--maximize"],
         "no successful runs",
     )
-    result = runner.invoke(cli, ["retrain", "--space", "text_finetune", "--metric", "acc"])
-    assert result.exit_code == 2 and "--maximize or --minimize" in result.output
     _fails(
-        runner, ["evaluate", "--space", "text_finetune"], "no trained model to take the metric from"
+        runner,
+        ["retrain", "--space", "text_finetune", "--metric", "acc"],
+        "give --metric M and --maximize or --minimize",
+    )
+    _fails(
+        runner, ["evaluate", "--space", "text_finetune"], "no trained model for this metric"
     )
 
 

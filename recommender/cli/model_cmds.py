@@ -57,9 +57,11 @@ def space_list(db: Path | None, lock_timeout: float | None, as_json: bool) -> No
 
 # -- retrain ------------------------------------------------------------------------------
 @click.command()
-@click.option("--space", "space_name", required=True, help="Search space of the runs.")
-@click.option("--metric", required=True, help="Metric to model, e.g. val_accuracy.")
-@click.option("--maximize/--minimize", default=None, help="Direction of the metric (required).")
+@click.option(
+    "--space", "space_name", default="tabular_mlp", show_default=True, help="Search space."
+)
+@click.option("--metric", default=None, help="Metric to model (default: the champion's).")
+@click.option("--maximize/--minimize", default=None, help="Direction (default: the champion's).")
 @click.option("--fidelity", type=float, default=None, help="Use runs at this fidelity only.")
 @click.option(
     "--min-new-runs", type=click.IntRange(min=0), default=0, help="Skip unless this many new runs."
@@ -82,15 +84,20 @@ def retrain(
     lock_timeout: float | None,
     as_json: bool,
 ) -> None:
-    """Train a surrogate; promote it if it beats the champion on leave-task-out folds."""
+    """Train a surrogate; promote it if it beats the champion on leave-task-out folds.
+
+    Without --metric, retrains on the champion's metric and direction (for the shipped
+    default: val_score, maximised), so `recommender retrain` alone refreshes the default
+    model with the runs added since.
+    """
     from recommender.registry import train_and_register
     from recommender.store import open_store
 
-    if maximize is None:
-        raise click.BadParameter(
-            "give --maximize or --minimize", param_hint="--maximize/--minimize"
-        )
     with open_store(db, lock_timeout=lock_timeout) as store:
+        _note_shipped(store, space_name)
+        metric, maximize, fidelity = _champion_defaults(
+            store, space_name, metric, maximize, fidelity
+        )
         report = train_and_register(
             store, space=space_name, metric=metric, maximize=maximize, fidelity=fidelity,
             force=force, min_new_runs=min_new_runs, seed=seed,
@@ -286,6 +293,11 @@ def _table_row(r: dict[str, Any]) -> dict[str, Any]:
     "--fidelity", type=float, default=None, help="Runs at this fidelity (default: the champion's)."
 )
 @click.option("--top-k", type=click.IntRange(min=1, max=50), default=5, show_default=True)
+@click.option(
+    "--holdout",
+    multiple=True,
+    help="Score only this task, never training on it (repeatable; default: every task in turn).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @db_option
 @json_option
@@ -295,34 +307,60 @@ def evaluate(
     maximize: bool | None,
     fidelity: float | None,
     top_k: int,
+    holdout: tuple[str, ...],
     seed: int,
     db: Path | None,
     lock_timeout: float | None,
     as_json: bool,
 ) -> None:
     """Leave-one-task-out regret of recommendations against baselines, per task and mean."""
-    from recommender.errors import ModelError
     from recommender.evaluate import evaluate_loto
-    from recommender.registry import list_models
     from recommender.store import open_store
 
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        champ = list_models(store, space=space_name, status="champion")
-        if metric is None or maximize is None:
-            if not champ:
-                raise ModelError(
-                    f"space {space_name!r} has no trained model to take the metric from; "
-                    "give --metric M --maximize/--minimize"
-                )
-            metric = metric or champ[0]["metric"]
-            maximize = bool(champ[0]["maximize"]) if maximize is None else maximize
-            fidelity = champ[0]["fidelity"] if fidelity is None else fidelity
+    with open_store(db, lock_timeout=lock_timeout) as store:
+        _note_shipped(store, space_name)
+        metric, maximize, fidelity = _champion_defaults(
+            store, space_name, metric, maximize, fidelity
+        )
         result = evaluate_loto(
             store, space=space_name, metric=metric, maximize=bool(maximize),
-            fidelity=fidelity, top_k=top_k, seed=seed,
+            fidelity=fidelity, top_k=top_k, seed=seed, holdout=holdout,
         )  # fmt: skip
     if as_json:
         echo_json(result.as_dict())
         return
     rows = result.rows + [{"task": "MEAN", **result.means()}]
     echo_table(rows)
+
+
+def _note_shipped(store: Any, space_name: str) -> None:
+    from recommender.shipped import ensure_shipped
+
+    note = ensure_shipped(store, space_name)
+    if note:
+        click.echo(note, err=True)
+
+
+def _champion_defaults(
+    store: Any,
+    space_name: str,
+    metric: str | None,
+    maximize: bool | None,
+    fidelity: float | None,
+) -> tuple[str, bool, float | None]:
+    """Fill metric, direction and fidelity from the space's champion where not given."""
+    from recommender.errors import ModelError
+    from recommender.registry import list_models
+
+    if metric is not None and maximize is not None:
+        return metric, maximize, fidelity
+    champ = list_models(store, space=space_name, status="champion")
+    if not champ or (metric is not None and champ[0]["metric"] != metric):
+        raise ModelError(
+            f"space {space_name!r} has no trained model for this metric to take defaults from; "
+            "give --metric M and --maximize or --minimize"
+        )
+    metric = metric or champ[0]["metric"]
+    maximize = bool(champ[0]["maximize"]) if maximize is None else maximize
+    fidelity = champ[0]["fidelity"] if fidelity is None else fidelity
+    return str(metric), maximize, fidelity
