@@ -116,6 +116,87 @@ def bench_text(args: argparse.Namespace) -> list[dict[str, Any]]:
     return out
 
 
+def _gpu_memory_mib() -> float | None:
+    """Memory in use on GPU 0 across all processes (nvidia-smi), or None without it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return None
+    out = subprocess.run(
+        ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "-i", "0"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    try:
+        return float(out.stdout.strip().splitlines()[0])
+    except (ValueError, IndexError):
+        return None
+
+
+def _validate_timed(data: Any, n: int, args: argparse.Namespace, epochs: int) -> dict[str, Any]:
+    """`run_validation` of ``n`` configs (default + Sobol), ``parallel=n``, with peak GPU memory."""
+    import threading
+
+    from recommender.store import DuckDBStore
+    from recommender.validate.runner import run_validation
+
+    baselines = [("default", 1)] + ([("random", n - 1)] if n > 1 else [])
+    peak: list[float] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            m = _gpu_memory_mib()
+            if m is not None:
+                peak.append(m)
+            stop.wait(0.2)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    start = time.perf_counter()
+    report = run_validation(
+        DuckDBStore(), data, top_k=0, baselines=baselines, epochs=epochs, device=args.device,
+        seed=args.seed, parallel=n, metafeatures={"NumberOfInstances": float(len(data.y))},
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    stop.set()
+    watcher.join()
+    n_train = int(len(data.y) * 0.8)
+    return {
+        "configs": n,
+        "seconds": seconds,
+        "samples_per_s": n_train * epochs * n / seconds,
+        "peak_gpu_mib": max(peak) if peak else None,
+        "statuses": sorted({o.result.status for o in report.outcomes}),
+    }
+
+
+def bench_concurrency(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Validation of 1 config, then of 8 configs at once (``--parallel 8``), same device."""
+    out = []
+    cases = [("tabular", _synthetic_table(args.rows, args.features, args.seed), args.epochs)]
+    if not args.no_text:
+        cases.append(("text", _sentences(args.text_rows, args.seed), 1))
+    for label, data, epochs in cases:
+        _validate_timed(data, 1, args, epochs)  # warm-up (imports, CUDA context)
+        one = _validate_timed(data, 1, args, epochs)
+        many = _validate_timed(data, args.parallel, args, epochs)
+        out.append({"bench": label, "one": one, "many": many,
+                    "ratio": many["seconds"] / one["seconds"]})  # fmt: skip
+    return out
+
+
+def _print_concurrency(rows: list[dict[str, Any]]) -> None:
+    print(f"{'validate':<10} {'configs':>7} {'seconds':>8} {'samples/s':>11} {'peak MiB':>9}")
+    for r in rows:
+        for key in ("one", "many"):
+            d = r[key]
+            mem = "-" if d["peak_gpu_mib"] is None else f"{d['peak_gpu_mib']:.0f}"
+            print(f"{r['bench']:<10} {d['configs']:>7} {d['seconds']:>8.2f} "
+                  f"{d['samples_per_s']:>11,.0f} {mem:>9}  {','.join(d['statuses'])}")  # fmt: skip
+        print(f"{r['bench']:<10} time of {r['many']['configs']} / time of 1: {r['ratio']:.2f}x")
+
+
 def _add_ratios(rows: list[dict[str, Any]]) -> None:
     baseline: dict[str, float] = {}
     for row in rows:
@@ -144,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text-rows", type=int, default=512)
     parser.add_argument("--text-steps", type=int, default=8)
     parser.add_argument("--no-text", action="store_true")
+    parser.add_argument("--parallel", type=int, default=8, help="configs at once (concurrency)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cpu-smoke", action="store_true",
@@ -154,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.cpu_smoke:
         args.device, args.rows, args.features, args.epochs = "cpu", 1000, 20, 3
-        args.configs, args.text_rows, args.text_steps = 2, 64, 1
+        args.configs, args.text_rows, args.text_steps, args.parallel = 2, 64, 1, 2
     elif not torch.cuda.is_available() and args.device.startswith("cuda"):
         print("no CUDA device visible; run on a GPU machine or pass --cpu-smoke", file=sys.stderr)
         return 1
@@ -162,9 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = bench_tabular(args) + ([] if args.no_text else bench_text(args))
     _add_ratios(rows)
     _print(rows, device_name)
+    concurrency = bench_concurrency(args)
+    _print_concurrency(concurrency)
     if args.out:
         settings = vars(args) | {"out": str(args.out)}
-        payload = {"device": device_name, "args": settings, "results": rows}
+        payload = {"device": device_name, "args": settings, "results": rows,
+                   "concurrency": concurrency}  # fmt: skip
         args.out.write_text(json.dumps(payload, indent=2))
     return 0
 

@@ -35,7 +35,9 @@ from recommender.cli.options import db_option, echo_json, echo_table, json_optio
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for everything.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
-              show_default=True, help="Run configs one by one, or as Ray tasks.")  # fmt: skip
+              show_default=True, help="Run configs on this machine, or as Ray tasks.")  # fmt: skip
+@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Configs trained at once (processes sharing the GPU or CPU cores).")  # fmt: skip
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write an HTML report with learning curves here.")  # fmt: skip
 @click.option("--problem", type=click.Choice(["binary", "multiclass", "regression"]),
@@ -56,6 +58,7 @@ def validate(
     device: str,
     seed: int,
     executor: str,
+    parallel: int,
     report_path: Path | None,
     problem: str | None,
     text_column: str | None,
@@ -92,7 +95,7 @@ def validate(
                 click.echo(note, err=True)
         report = run_validation(
             store, dataset, space=space, top_k=top_k, baselines=pairs, epochs=epochs,
-            budget_s=budget_s, device=device, seed=seed, executor=executor,
+            budget_s=budget_s, device=device, seed=seed, executor=executor, parallel=parallel,
             on_result=_progress,
         )  # fmt: skip
     if report_path is not None:

@@ -237,6 +237,7 @@ def run_validation(
     device: str = "auto",
     seed: int = 0,
     executor: str = "local",
+    parallel: int = 1,
     metafeatures: Mapping[str, float] | None = None,
     trainer_options: Mapping[str, Any] | None = None,
     on_result: OnResult | None = None,
@@ -253,7 +254,10 @@ def run_validation(
         budget_s: seconds per config instead of a fixed epoch count.
         device: ``auto``, ``cpu`` or ``cuda``.
         seed: seeds recommendations, random baselines and every training run.
-        executor: ``local`` (one after another) or ``ray`` (configs as Ray tasks).
+        executor: ``local`` (this machine) or ``ray`` (configs as Ray tasks).
+        parallel: configs trained at once. Locally, each in its own process (several
+            small configs share one GPU, or the CPU cores); on Ray, each task asks for
+            ``1 / parallel`` of a GPU.
         metafeatures: precomputed meta-features; computed from ``dataset`` when ``None``.
         trainer_options: extra keyword arguments for the trainer (e.g. ``max_rows``).
         on_result: called after each run is stored (progress output).
@@ -279,6 +283,8 @@ def run_validation(
 
     if executor not in ("local", "ray"):
         raise RecommenderError(f"executor: expected local or ray, got {executor!r}")
+    if parallel < 1:
+        raise RecommenderError(f"parallel: expected >= 1 configs at once, got {parallel}")
     check_target(dataset.y, dataset.problem_type, dataset.target)
     dev = resolve_device(device)
     the_space = load_space(space or default_space_for(dataset.modality), store)
@@ -311,7 +317,10 @@ def run_validation(
             on_result(outcome)
 
     run = _run_ray if executor == "ray" else _run_local
-    run(dataset, planned, budget=budget, seed=seed, device=dev, options=trainer_options, done=done)
+    run(
+        dataset, planned, budget=budget, seed=seed, device=dev, options=trainer_options,
+        done=done, parallel=parallel,
+    )  # fmt: skip
     order = {id(p): i for i, p in enumerate(planned)}
     report.outcomes.sort(key=lambda o: order[id(o.planned)])
     return report
@@ -336,12 +345,34 @@ def _run_local(
     device: str,
     options: Mapping[str, Any] | None,
     done: Done,
+    parallel: int = 1,
 ) -> None:
-    for p in planned:
-        result = train_config(
-            dataset, p.config, budget=budget, seed=seed, device=device, trainer_options=options
-        )
-        done(p, result)
+    if parallel == 1 or len(planned) == 1:
+        for p in planned:
+            result = train_config(
+                dataset, p.config, budget=budget, seed=seed, device=device, trainer_options=options
+            )
+            done(p, result)
+        return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    # Fresh interpreters ("spawn"): CUDA cannot be used in forked children.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(parallel, len(planned)), mp_context=context) as pool:
+        pending: dict[Future[TrainResult], PlannedConfig] = {
+            pool.submit(train_config, dataset, p.config, budget=budget, seed=seed,
+                        device=device, trainer_options=options): p
+            for p in planned
+        }  # fmt: skip
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    done(pending.pop(fut), fut.result())
+        finally:
+            for fut in pending:
+                fut.cancel()
 
 
 def _run_ray(
@@ -353,8 +384,9 @@ def _run_ray(
     device: str,
     options: Mapping[str, Any] | None,
     done: Done,
+    parallel: int = 1,
 ) -> None:
-    """Each config is a Ray task (one CPU, or one GPU on CUDA); results are stored here."""
+    """Each config is a Ray task (one CPU; on CUDA ``1 / parallel`` GPU); stored here."""
     try:
         import ray
     except ImportError:
@@ -364,7 +396,7 @@ def _run_ray(
         ) from None
     if not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-    gpus = 1 if device.startswith("cuda") else 0
+    gpus = 1.0 / parallel if device.startswith("cuda") else 0
     remote: Any = ray.remote(num_cpus=1, num_gpus=gpus)(train_config)  # type: ignore[arg-type]
     data_ref = ray.put(dataset)
     pending = {

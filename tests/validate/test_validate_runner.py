@@ -183,3 +183,14 @@ def test_budget_uses_the_space_fidelity_as_epoch_cap() -> None:
     )  # fmt: skip
     assert runner.resolve_budget("tabular", None, 3.0, space) == runner.Budget(7, 3.0)
     assert runner.resolve_budget("text", None, None, space) == runner.Budget(2)
+
+
+def test_parallel_processes_give_the_same_runs(store: DuckDBStore) -> None:
+    serial = _validate(store)
+    other = DuckDBStore(":memory:")
+    parallel = _validate(other, parallel=2)
+    assert [o.planned.source for o in parallel.outcomes] == ["default", "random", "random"]
+    assert [o.result.value for o in parallel.outcomes] == [o.result.value for o in serial.outcomes]
+    assert len(other.runs(task="blobs")) == 3
+    with pytest.raises(RecommenderError, match="parallel"):
+        _validate(other, parallel=0)
