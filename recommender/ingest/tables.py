@@ -120,7 +120,9 @@ def _read_jsonl(path: Path) -> RawTable:
             "SELECT _line, line FROM lines WHERE NOT coalesce(json_valid(line), false) "
             "OR json_type(line) <> 'OBJECT' ORDER BY _line"
         ).fetchall()
-        bad = [(int(n), text, "malformed line: expected one JSON object") for n, text in bad_rows]
+        bad: list[tuple[int | None, str, str]] = [
+            (int(n), text, "malformed line: expected one JSON object") for n, text in bad_rows
+        ]
         con.execute(
             "DELETE FROM lines WHERE NOT coalesce(json_valid(line), false) "
             "OR json_type(line) <> 'OBJECT'"

@@ -203,7 +203,7 @@ def _objective_names(study: Any) -> list[str]:
 def _space_from_distributions(name: str, distributions: dict[str, Any]) -> dict[str, Any]:
     import optuna.distributions as d
 
-    params = []
+    params: list[dict[str, Any]] = []
     for key, dist in sorted(distributions.items()):
         if isinstance(dist, d.CategoricalDistribution):
             params.append({"name": key, "type": "categorical", "choices": list(dist.choices)})

@@ -242,7 +242,8 @@ class DuckDBStore:
             "SELECT run_key, task, space, params, metrics, fidelity, status, duration_s, "
             "source, batch_id, query_id FROM runs"
         )
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if task is not None:
             where.append("task = ?")
             args.append(task)
