@@ -165,7 +165,7 @@ def _greedy(
     chosen: list[int] = []
     current = start.copy()
     taken = taken.copy()
-    while len(chosen) < min(n, int((~taken).sum())):
+    for _ in range(min(n, int((~taken).sum()))):
         gain = np.maximum(S, current[:, None]).mean(axis=0)
         gain[taken] = -np.inf
         nxt = int(np.argmax(gain))

@@ -4,10 +4,16 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from recommender.errors import DatasetError, ModelError, SpaceError
 from recommender.evaluate import evaluate_loto
+from recommender.portfolio import _greedy
 from recommender.recommend import recommend
 from recommender.registry import train_and_register
 from recommender.space import Space
@@ -84,3 +90,21 @@ def test_leave_one_task_out_beats_random(store: DuckDBStore) -> None:
     # The synthetic optimum moves with the dataset size, which only a meta-learner can follow.
     assert means["recommender_top1"] < means["random_1"]
     assert means["recommender_top1"] < means["default"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    values=arrays(np.float64, (4, 6), elements=st.floats(-2.0, 1.0)),
+    n=st.integers(0, 6),
+    n_taken=st.integers(0, 6),
+)
+def test_greedy_returns_every_pick_it_can(
+    values: npt.NDArray[np.float64], n: int, n_taken: int
+) -> None:
+    taken = np.arange(6) < n_taken
+    picks = _greedy(values, np.full(4, -np.inf), n, taken)
+    assert len(picks) == min(n, 6 - n_taken)
+    assert len(set(picks)) == len(picks) and not taken[picks].any()
+    if picks:  # the first pick has the best mean (ties broken by the lowest index)
+        free_means = np.where(taken, -np.inf, values.mean(axis=0))
+        assert picks[0] == int(np.argmax(free_means))
