@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from recommender.errors import DatasetError
@@ -16,7 +18,7 @@ SKLEARN = ("iris", "wine", "breast_cancer", "diabetes", "digits")
 
 
 def is_bundled(path: object) -> bool:
-    return isinstance(path, str) and path.startswith(PREFIX)
+    return isinstance(path, (str, Path)) and str(path).startswith(PREFIX)
 
 
 def bundled_frame(name: str) -> tuple[pd.DataFrame, str]:

@@ -89,13 +89,26 @@ def load_runs_into(store: DuckDBStore, directory: Path, *, prefix: str = "") -> 
         store, mf, source=str(directory / f"{prefix}metafeatures.parquet"), fmt="parquet",
         checksum=None,
     )  # fmt: skip
+    problems = _problem_types(directory / f"{prefix}metafeatures.parquet")
     with store.transaction() as con:
         con.execute(
             "UPDATE tasks SET modality = 'tabular', source = ? WHERE task IN "
             "(SELECT DISTINCT task FROM runs WHERE source = ?)",
             [SHIPPED_FORMAT, SHIPPED_FORMAT],
         )
+        if problems:
+            con.executemany("UPDATE tasks SET problem_type = ? WHERE task = ?", problems)
     return {"runs": report.accepted, "tasks": report.tasks, "curve_points": report.curve_points}
+
+
+def _problem_types(path: Path) -> list[tuple[str, str]]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    if "problem_type" not in table.column_names:
+        return []
+    problem, task = table.column("problem_type").to_pylist(), table.column("task").to_pylist()
+    return list(zip(problem, task, strict=True))
 
 
 def load_shipped(store: DuckDBStore, directory: Path | None = None) -> str:
@@ -113,7 +126,6 @@ def load_shipped(store: DuckDBStore, directory: Path | None = None) -> str:
             f"shipped data in {root} is missing or corrupt ({', '.join(bad[:3])}); reinstall "
             "recommender or rebuild it: python pipelines/collect/collect.py --write-only"
         )
-    counts = load_runs_into(store, root)
     meta: dict[str, Any] = json.loads((root / "registry.json").read_text())
     row = store.con.execute("SELECT nextval('model_id_seq')").fetchall()[0]
     model_id = int(row[0])
@@ -121,16 +133,26 @@ def load_shipped(store: DuckDBStore, directory: Path | None = None) -> str:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(root / "model", target)
-    newest = store.con.execute("SELECT max(batch_id) FROM batches").fetchall()[0][0]
-    with store.transaction() as con:
-        con.execute(
-            "INSERT INTO models (model_id, space, metric, maximize, fidelity, kind, artifact, "
-            "checksum, n_runs, n_tasks, newest_batch, evaluation, status, promoted_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'champion', current_timestamp)",
-            [model_id, meta["space"], meta["metric"], meta["maximize"], meta["fidelity"],
-             meta["kind"], str(target), checksum(target), meta["n_runs"], meta["n_tasks"],
-             newest, json.dumps(meta["evaluation"])],
-        )  # fmt: skip
+    try:
+        with store.transaction() as con:  # runs, meta-features and model: all or nothing
+            counts = load_runs_into(store, root)
+            # The data snapshot the model was trained on: the newest batch of its runs.
+            newest = con.execute(
+                "SELECT max(batch_id) FROM runs WHERE space = ? AND status = 'ok'",
+                [meta["space"]],
+            ).fetchall()[0][0]
+            con.execute(
+                "INSERT INTO models (model_id, space, metric, maximize, fidelity, kind, "
+                "artifact, checksum, n_runs, n_tasks, newest_batch, evaluation, status, "
+                "promoted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'champion', "
+                "current_timestamp)",
+                [model_id, meta["space"], meta["metric"], meta["maximize"], meta["fidelity"],
+                 meta["kind"], str(target), checksum(target), meta["n_runs"], meta["n_tasks"],
+                 newest, json.dumps(meta["evaluation"])],
+            )  # fmt: skip
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
     return (
         f"loaded the shipped knowledge: {counts['runs']} runs on {counts['tasks']} datasets "
         f"and surrogate {model_id} for space {SHIPPED_SPACE!r} (once per store)"

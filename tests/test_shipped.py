@@ -62,3 +62,18 @@ def test_corrupt_shipped_files_are_refused(store: DuckDBStore, tmp_path: Path) -
     with pytest.raises(ModelError, match="missing or corrupt"):
         load_shipped(store, copy)
     assert store.info()["runs"] == 0
+
+
+def test_failed_load_leaves_the_store_as_it_was(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recommender.registry as registry
+
+    def broken(_directory: Path) -> str:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(registry, "checksum", broken)
+    with pytest.raises(OSError, match="disk full"):
+        load_shipped(store)
+    info = store.info()
+    assert (info["runs"], info["models"], info["metafeatures"], info["batches"]) == (0, 0, 0, 0)

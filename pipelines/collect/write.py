@@ -65,7 +65,11 @@ def tables(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _metafeature_frame(mfs: dict[str, dict[str, Any]], tasks: set[str]) -> pd.DataFrame:
-    rows = [{"task": t, **mfs[t]["features"]} for t in sorted(tasks) if t in mfs]
+    rows = [
+        {"task": t, "problem_type": mfs[t]["problem_type"], **mfs[t]["features"]}
+        for t in sorted(tasks)
+        if t in mfs
+    ]
     return pd.DataFrame(rows)
 
 

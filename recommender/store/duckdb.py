@@ -58,6 +58,7 @@ class DuckDBStore:
         self.path = str(path)
         self.read_only = read_only
         self.lock_timeout = default_lock_timeout() if lock_timeout is None else lock_timeout
+        self._depth = 0  # nesting of transaction()
         in_memory = self.path == ":memory:"
         if not in_memory:
             p = Path(self.path)
@@ -154,8 +155,20 @@ class DuckDBStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All or nothing: commit on success, roll back on any exception (Ctrl-C included)."""
+        """All or nothing: commit on success, roll back on any exception (Ctrl-C included).
+
+        Nested uses join the outermost transaction, so a composite write (loading the
+        shipped knowledge, say) commits or rolls back as one.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.con
+            finally:
+                self._depth -= 1
+            return
         self.con.execute("BEGIN TRANSACTION")
+        self._depth = 1
         try:
             yield self.con
         except BaseException:
@@ -164,6 +177,8 @@ class DuckDBStore:
             raise
         else:
             self.con.execute("COMMIT")
+        finally:
+            self._depth = 0
 
     # -- tasks and meta-features ----------------------------------------------------
     def add_task(

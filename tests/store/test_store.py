@@ -36,7 +36,7 @@ def test_old_store_is_upgraded_on_write_and_refused_read_only(tmp_path) -> None:
     # A store as version 1 of the code wrote it: only the first migration applied.
     fresh = DuckDBStore.__new__(DuckDBStore)
     con = duckdb.connect(str(path))
-    fresh.con, fresh.path, fresh.read_only = con, str(path), False
+    fresh.con, fresh.path, fresh.read_only, fresh._depth = con, str(path), False, 0
     assert fresh.migrate(target=1) == [1]
     con.close()
     with pytest.raises(SchemaVersionError, match="recommender store upgrade"):
@@ -82,3 +82,14 @@ def test_not_a_duckdb_file(tmp_path) -> None:
     bad.write_text("hello, not a database")
     with pytest.raises(StoreError, match="expected a DuckDB file"):
         DuckDBStore(bad)
+
+
+def test_nested_transactions_commit_or_roll_back_as_one(store: DuckDBStore) -> None:
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.add_metafeatures("a", {"x": 1.0}, source="t")  # its own transaction, nested
+            raise RuntimeError("later step fails")
+    assert store.info()["metafeatures"] == 0
+    with store.transaction():
+        store.add_metafeatures("a", {"x": 1.0}, source="t")
+    assert store.info()["metafeatures"] == 1
