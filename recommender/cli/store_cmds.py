@@ -39,7 +39,12 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--task", help="Only runs of this task.")
 @click.option("--space", help="Only runs of this search space.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many runs.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="At most this many runs (default: all with --json, 50 in the table).",
+)
 @db_option
 @json_option
 def runs_list(
@@ -53,12 +58,16 @@ def runs_list(
     """List runs: parameters, metrics, fidelity and status."""
     from recommender.store import open_store
 
+    shown = limit if limit is not None or as_json else 50
     with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        rows = store.runs(task, space=space, limit=limit)
+        rows = store.runs(task, space=space, limit=None if shown is None else shown + 1)
     if as_json:
         echo_json(rows)
         return
-    echo_table(rows, ["task", "space", "params", "metrics", "fidelity", "status"])
+    more = shown is not None and len(rows) > shown
+    echo_table(rows[:shown], ["task", "space", "params", "metrics", "fidelity", "status"])
+    if more and limit is None:
+        click.echo(f"(first {shown} runs; --limit N shows more, --json shows all)")
 
 
 @click.group()
