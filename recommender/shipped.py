@@ -18,6 +18,8 @@ from recommender.errors import ModelError
 from recommender.store.duckdb import DuckDBStore
 
 SHIPPED_SPACE = "tabular_mlp"
+# Space -> file prefix of its pack in data/ (runs, curves, meta-features, model, registry).
+PACKS = {"tabular_mlp": "", "text_finetune": "text_"}
 SHIPPED_FORMAT = "shipped"
 ENV_DIR = "RECOMMENDER_SHIPPED_DIR"
 
@@ -51,16 +53,19 @@ def verify(directory: Path | None = None) -> list[str]:
     return bad
 
 
-def has_shipped(store: DuckDBStore) -> bool:
+def has_shipped(store: DuckDBStore, space: str = SHIPPED_SPACE) -> bool:
     row = store.con.execute(
-        "SELECT count(*) FROM batches WHERE format = ?", [SHIPPED_FORMAT]
+        "SELECT count(*) FROM runs WHERE source = ? AND space = ?", [SHIPPED_FORMAT, space]
     ).fetchall()[0]
     return int(row[0]) > 0
 
 
 def needs_shipped(store: DuckDBStore, space: str) -> bool:
-    """True when ``space`` is the shipped one and the store has neither its runs nor a model."""
-    if space != SHIPPED_SPACE or has_shipped(store):
+    """True when ``space`` has a shipped pack and the store has neither its runs nor a model."""
+    prefix = PACKS.get(space)
+    if prefix is None or not (shipped_dir() / f"{prefix}registry.json").exists():
+        return False
+    if has_shipped(store, space):
         return False
     row = store.con.execute(
         "SELECT (SELECT count(*) FROM models WHERE space = ?) + "
@@ -70,7 +75,9 @@ def needs_shipped(store: DuckDBStore, space: str) -> bool:
     return int(row[0]) == 0
 
 
-def load_runs_into(store: DuckDBStore, directory: Path, *, prefix: str = "") -> dict[str, int]:
+def load_runs_into(
+    store: DuckDBStore, directory: Path, *, prefix: str = "", space: str = SHIPPED_SPACE
+) -> dict[str, int]:
     """Ingest ``<prefix>runs.parquet``, its curves and meta-features from ``directory``."""
     import pyarrow.parquet as pq
 
@@ -82,7 +89,7 @@ def load_runs_into(store: DuckDBStore, directory: Path, *, prefix: str = "") -> 
     curves = pq.read_table(directory / f"{prefix}curves.parquet")
     report = check_and_write(
         store, runs.table, source=str(directory / f"{prefix}runs.parquet"), fmt=SHIPPED_FORMAT,
-        checksum=None, space=SHIPPED_SPACE, curves=curves,
+        checksum=None, space=space, curves=curves,
     )  # fmt: skip
     mf = read_table(directory / f"{prefix}metafeatures.parquet", "parquet")
     ingest_metafeature_table(
@@ -91,10 +98,11 @@ def load_runs_into(store: DuckDBStore, directory: Path, *, prefix: str = "") -> 
     )  # fmt: skip
     problems = _problem_types(directory / f"{prefix}metafeatures.parquet")
     with store.transaction() as con:
+        modality = "text" if space == "text_finetune" else "tabular"
         con.execute(
-            "UPDATE tasks SET modality = 'tabular', source = ? WHERE task IN "
-            "(SELECT DISTINCT task FROM runs WHERE source = ?)",
-            [SHIPPED_FORMAT, SHIPPED_FORMAT],
+            "UPDATE tasks SET modality = ?, source = ? WHERE task IN "
+            "(SELECT DISTINCT task FROM runs WHERE source = ? AND space = ?)",
+            [modality, SHIPPED_FORMAT, SHIPPED_FORMAT, space],
         )
         if problems:
             con.executemany("UPDATE tasks SET problem_type = ? WHERE task = ?", problems)
@@ -111,7 +119,9 @@ def _problem_types(path: Path) -> list[tuple[str, str]]:
     return list(zip(problem, task, strict=True))
 
 
-def load_shipped(store: DuckDBStore, directory: Path | None = None) -> str:
+def load_shipped(
+    store: DuckDBStore, directory: Path | None = None, *, space: str = SHIPPED_SPACE
+) -> str:
     """Load the shipped runs, meta-features and surrogate into ``store``; return a one-line note.
 
     Raises:
@@ -126,16 +136,17 @@ def load_shipped(store: DuckDBStore, directory: Path | None = None) -> str:
             f"shipped data in {root} is missing or corrupt ({', '.join(bad[:3])}); reinstall "
             "recommender or rebuild it: python pipelines/collect/collect.py --write-only"
         )
-    meta: dict[str, Any] = json.loads((root / "registry.json").read_text())
+    prefix = PACKS[space]
+    meta: dict[str, Any] = json.loads((root / f"{prefix}registry.json").read_text())
     row = store.con.execute("SELECT nextval('model_id_seq')").fetchall()[0]
     model_id = int(row[0])
     target = models_dir(store) / str(model_id)
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(root / "model", target)
+    shutil.copytree(root / f"{prefix}model", target)
     try:
         with store.transaction() as con:  # runs, meta-features and model: all or nothing
-            counts = load_runs_into(store, root)
+            counts = load_runs_into(store, root, prefix=prefix, space=space)
             # The data snapshot the model was trained on: the newest batch of its runs.
             newest = con.execute(
                 "SELECT max(batch_id) FROM runs WHERE space = ? AND status = 'ok'",
@@ -155,7 +166,7 @@ def load_shipped(store: DuckDBStore, directory: Path | None = None) -> str:
         raise
     return (
         f"loaded the shipped knowledge: {counts['runs']} runs on {counts['tasks']} datasets "
-        f"and surrogate {model_id} for space {SHIPPED_SPACE!r} (once per store)"
+        f"and surrogate {model_id} for space {space!r} (once per store)"
     )
 
 
@@ -163,4 +174,4 @@ def ensure_shipped(store: DuckDBStore, space: str) -> str | None:
     """Load the shipped knowledge if ``space`` needs it and the store lacks it; return the note."""
     if store.read_only or not needs_shipped(store, space):
         return None
-    return load_shipped(store)
+    return load_shipped(store, space=space)

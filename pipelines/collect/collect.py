@@ -27,17 +27,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite import SUITE, SuiteDataset, by_id  # noqa: E402
+from suite import SUITE, TEXT_SUITE, SuiteDataset, by_id  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-SPACE = "tabular_mlp"
+# Per modality: the built-in space trained, and the default epochs and rows per dataset.
+SETTINGS: dict[str, dict[str, Any]] = {
+    "tabular": {"space": "tabular_mlp", "epochs": 15, "max_rows": 2500, "suite": SUITE},
+    "text": {"space": "text_finetune", "epochs": 1, "max_rows": 200, "suite": TEXT_SUITE},
+}
+TEXT_MAX_LENGTH = 48  # tokens per document: short runs on CPU
 
 
-def design(n: int, seed: int) -> list[dict[str, Any]]:
+def design(space_name: str, n: int, seed: int) -> list[dict[str, Any]]:
     """The space's default configuration, then ``n`` scrambled-Sobol configurations."""
     from recommender.space import load_space
 
-    space = load_space(SPACE)
+    space = load_space(space_name)
     return [space.default_config(), *space.sample(n, seed=seed)]
 
 
@@ -46,18 +51,29 @@ def _dataset(dataset_id: str) -> Any:
     from recommender.datasets import dataset_from_frame
 
     d = by_id(dataset_id)
-    return dataset_from_frame(d.frame(), d.target, name=d.id, problem=d.problem_type)
+    return dataset_from_frame(
+        d.frame(), d.target, name=d.id, problem=d.problem_type, modality=d.modality
+    )
 
 
 def run_one(dataset_id: str, config_id: int, config: dict[str, Any], epochs: int,
             max_rows: int, seed: int) -> dict[str, Any]:  # fmt: skip
     """Train one configuration on one dataset (in a worker process)."""
-    from recommender.validate.tabular import train_tabular
-
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    result = train_tabular(
-        _dataset(dataset_id), config, epochs=epochs, seed=seed, max_rows=max_rows, num_threads=1
-    )
+    data = _dataset(dataset_id)
+    if data.modality == "text":
+        from recommender.validate.text import train_text
+
+        result = train_text(
+            data, config, epochs=epochs, seed=seed, max_rows=max_rows,
+            max_length=TEXT_MAX_LENGTH, num_threads=1,
+        )  # fmt: skip
+    else:
+        from recommender.validate.tabular import train_tabular
+
+        result = train_tabular(
+            data, config, epochs=epochs, seed=seed, max_rows=max_rows, num_threads=1
+        )
     return {"task": dataset_id, "config_id": config_id, "config": config, **result.as_dict()}
 
 
@@ -131,9 +147,24 @@ def collect(args: argparse.Namespace) -> None:
     work = Path(args.work_dir)
     (work / "runs").mkdir(parents=True, exist_ok=True)
     (work / "metafeatures").mkdir(parents=True, exist_ok=True)
-    datasets = [by_id(i) for i in args.datasets] if args.datasets else list(SUITE)
-    configs = design(args.configs, args.seed)
-    (work / "design.json").write_text(json.dumps(configs, indent=1))
+    for modality in ("tabular", "text") if args.modality == "all" else (args.modality,):
+        collect_modality(args, work, modality)
+
+
+def collect_modality(args: argparse.Namespace, work: Path, modality: str) -> None:
+    setting = SETTINGS[modality]
+    suite = setting["suite"]
+    chosen = [by_id(i) for i in args.datasets] if args.datasets else suite
+    datasets = [d for d in chosen if d.modality == modality]
+    if not datasets:
+        return
+    configs = design(setting["space"], args.configs, args.seed)
+    (work / f"design_{setting['space']}.json").write_text(json.dumps(configs, indent=1))
+    args = argparse.Namespace(**{
+        **vars(args),
+        "epochs": args.epochs or setting["epochs"],
+        "max_rows": args.max_rows or setting["max_rows"],
+    })  # fmt: skip
     for d in datasets:
         _metafeatures(work, d, args.seed)
     jobs = list(_jobs(work, datasets, configs))
@@ -193,8 +224,14 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "data"), help="where the Parquet files go")
     ap.add_argument("--work-dir", default=str(ROOT / "pipelines" / "collect" / ".work"))
     ap.add_argument("--configs", type=int, default=64, help="Sobol configurations per dataset")
-    ap.add_argument("--epochs", type=int, default=15)
-    ap.add_argument("--max-rows", type=int, default=2500, help="rows per dataset (stratified)")
+    ap.add_argument("--modality", choices=["all", "tabular", "text"], default="all")
+    ap.add_argument("--epochs", type=int, default=None, help="default: tabular 15, text 1")
+    ap.add_argument(
+        "--max-rows",
+        type=int,
+        default=None,
+        help="rows per dataset (default: tabular 2500, text 200)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--executor", choices=["process", "ray"], default="process")

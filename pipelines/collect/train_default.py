@@ -11,7 +11,9 @@ SPACE = "tabular_mlp"
 METRIC = "val_score"
 
 
-def train_default(out: Path, *, seed: int = 0) -> dict[str, object]:
+def train_default(
+    out: Path, *, space: str = SPACE, prefix: str = "", seed: int = 0
+) -> dict[str, object]:
     """Train on ``out``'s runs in a scratch store; copy the model to ``out/model``."""
     from recommender.registry import list_models, train_and_register
     from recommender.shipped import load_runs_into
@@ -19,17 +21,17 @@ def train_default(out: Path, *, seed: int = 0) -> dict[str, object]:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = DuckDBStore(Path(tmp) / "build.duckdb")
-        load_runs_into(store, out)
+        load_runs_into(store, out, prefix=prefix, space=space)
         report = train_and_register(
-            store, space=SPACE, metric=METRIC, maximize=True, seed=seed, force=True
+            store, space=space, metric=METRIC, maximize=True, seed=seed, force=True
         )
         row = [r for r in list_models(store) if r["model_id"] == report.model_id][0]
-        target = out / "model"
+        target = out / f"{prefix}model"
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(row["artifact"], target)
         meta = {
-            "space": SPACE,
+            "space": space,
             "metric": METRIC,
             "maximize": True,
             "fidelity": row["fidelity"],
@@ -38,7 +40,7 @@ def train_default(out: Path, *, seed: int = 0) -> dict[str, object]:
             "n_tasks": row["n_tasks"],
             "evaluation": row["evaluation"],
         }
-        (out / "registry.json").write_text(json.dumps(meta, indent=2, default=str))
+        (out / f"{prefix}registry.json").write_text(json.dumps(meta, indent=2, default=str))
         store.close()
-    print(f"shipped surrogate: {report.message}")
+    print(f"shipped surrogate for {space}: {report.message}")
     return meta

@@ -73,31 +73,48 @@ def _metafeature_frame(mfs: dict[str, dict[str, Any]], tasks: set[str]) -> pd.Da
     return pd.DataFrame(rows)
 
 
+# Shipped packs: (file prefix, space, datasets of that modality). Holdout is tabular only.
+PACKS = (("", "tabular_mlp", "tabular"), ("text_", "text_finetune", "text"))
+
+
+def _write_part(out: Path, prefix: str, runs: pd.DataFrame, curves: pd.DataFrame,
+                mfs: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+    subset = runs.sort_values(["task", "run_id"])
+    subset = subset.dropna(axis=1, how="all")  # parameters of another space
+    subset.to_parquet(out / f"{prefix}runs.parquet", index=False, compression="zstd")
+    c = curves[curves["run_id"].isin(set(subset["run_id"]))]
+    c.to_parquet(out / f"{prefix}curves.parquet", index=False, compression="zstd")
+    _metafeature_frame(mfs, set(subset["task"])).dropna(axis=1, how="all").to_parquet(
+        out / f"{prefix}metafeatures.parquet", index=False, compression="zstd"
+    )
+
+
 def write_data(work: Path, out: Path, *, train_model: bool = True) -> None:
+    from suite import by_id
+
     records, mfs = _load(work)
     if not records:
         raise SystemExit(f"no runs in {work}; run the collection first")
     out.mkdir(parents=True, exist_ok=True)
     runs, curves = tables(records)
-    hold = runs["task"].isin(HOLDOUT)
-    for prefix, part in (("", ~hold), ("holdout_", hold)):
-        subset = runs[part].sort_values(["task", "run_id"])
-        ids = set(subset["run_id"])
-        subset.to_parquet(out / f"{prefix}runs.parquet", index=False, compression="zstd")
-        c = curves[curves["run_id"].isin(ids)]
-        c.to_parquet(out / f"{prefix}curves.parquet", index=False, compression="zstd")
-        _metafeature_frame(mfs, set(subset["task"])).to_parquet(
-            out / f"{prefix}metafeatures.parquet", index=False, compression="zstd"
+    modality = runs["task"].map(lambda t: by_id(t).modality)
+    for prefix, space, kind in PACKS:
+        mine = modality == kind
+        if not mine.any():
+            continue
+        hold = runs["task"].isin(HOLDOUT) & mine
+        _write_part(out, prefix, runs[mine & ~hold], curves, mfs)
+        if hold.any():
+            _write_part(out, "holdout_", runs[hold], curves, mfs)
+        n_train = runs.loc[mine & ~hold, "task"].nunique()
+        print(
+            f"{space}: {(mine & ~hold).sum()} training runs on {n_train} datasets, "
+            f"{hold.sum()} holdout runs on {runs.loc[hold, 'task'].nunique()} datasets -> {out}"
         )
-    n_train, n_hold = runs.loc[~hold, "task"].nunique(), runs.loc[hold, "task"].nunique()
-    print(
-        f"wrote {(~hold).sum()} training runs on {n_train} datasets, "
-        f"{hold.sum()} holdout runs on {n_hold} datasets to {out}"
-    )
-    if train_model:
-        from train_default import train_default
+        if train_model:
+            from train_default import train_default
 
-        train_default(out)
+            train_default(out, space=space, prefix=prefix)
     write_checksums(out)
 
 
