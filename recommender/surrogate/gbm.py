@@ -154,6 +154,9 @@ class GBMSurrogate:
                 raise ModelError(
                     f"model file {directory}/member_{i}.ubj unreadable: {err}"
                 ) from err
+            # A loaded booster would predict on every core: slow for small batches and on
+            # a busy machine; keep the fit-time thread count.
+            booster.set_param({"nthread": model.n_jobs})
             members.append(booster)
         model.members_ = members
         model.n_features_in_ = n_features

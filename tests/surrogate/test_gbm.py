@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,10 @@ def test_fit_predict_save_load(tmp_path: Path, seed: int) -> None:
     model.save(tmp_path)
     loaded = GBMSurrogate.load(tmp_path, 4, model.get_params())
     np.testing.assert_allclose(loaded.predict(X), model.predict(X))
+    # Loaded members keep the fit-time thread count (1) instead of taking every core.
+    for booster in loaded.members_:
+        config = json.loads(booster.save_config())
+        assert int(config["learner"]["generic_param"]["nthread"]) == 1
 
 
 def test_predict_before_fit_raises() -> None:
