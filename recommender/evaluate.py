@@ -21,7 +21,7 @@ from recommender.normalize import regret
 from recommender.recommend import recommend_with
 from recommender.space import load_space
 from recommender.surrogate.base import MetaFeatureScaler, design_matrix
-from recommender.surrogate.gbm import GBMSurrogate
+from recommender.surrogate.kinds import make_model
 from recommender.surrogate.model import TrainingData, fit_surrogate, load_training_data
 
 RANDOM_KS = (1, 5, 10, 25, 50)
@@ -255,7 +255,7 @@ def cv_regret(
                 for t in train.tasks
             ]
         )
-        model = GBMSurrogate(seed=seed, **{**params, "n_members": 1}).fit(X, y)
+        model = make_model({**params, "n_members": 1}, seed).fit(X, y)
         for t in held:
             mask = task_col == t
             pred = model.predict(design_matrix(data.X[mask], vecs[t]))

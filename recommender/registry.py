@@ -21,6 +21,7 @@ from typing import Any
 
 from recommender.errors import ModelError
 from recommender.space import load_space
+from recommender.surrogate.kinds import model_kind
 from recommender.surrogate.model import FittedSurrogate, fit_surrogate, load_training_data
 
 _CACHE: dict[tuple[str, str], FittedSurrogate] = {}
@@ -231,10 +232,11 @@ def _register(
             con.execute(
                 "INSERT INTO models (model_id, space, metric, maximize, fidelity, kind, artifact, "
                 "checksum, n_runs, n_tasks, newest_batch, evaluation, status, promoted_at) "
-                "VALUES (?, ?, ?, ?, ?, 'xgboost', ?, ?, ?, ?, ?, ?, ?, "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                 "CASE WHEN ? THEN current_timestamp END)",
                 [
-                    model_id, space, data.metric, data.maximize, data.fidelity, str(target),
+                    model_id, space, data.metric, data.maximize, data.fidelity,
+                    model_kind(report.params or fitted.meta.get("params")), str(target),
                     checksum(target), report.n_runs, len(data.tasks), newest,
                     json.dumps(evaluation), "champion" if promote_it else "candidate", promote_it,
                 ],

@@ -87,14 +87,14 @@ def test_recommend_errors(runner: CliRunner, db_path: Path, tmp_path: Path) -> N
     )
     _fails(
         runner,
-        ["recommend", "--metafeatures", str(mf), "--space", "text_finetune"],
-        "no trained model for space 'text_finetune' (store has 0 runs); ingest runs",
+        ["recommend", "--metafeatures", str(mf), "--space", "image_finetune"],
+        "no trained model for space 'image_finetune' (store has 0 runs); ingest runs",
     )
     empty = tmp_path / "empty.json"
     empty.write_text("{}")
     _fails(
         runner,
-        ["recommend", "--metafeatures", str(empty), "--space", "text_finetune"],
+        ["recommend", "--metafeatures", str(empty), "--space", "image_finetune"],
         "meta-features missing",
     )
     _fails(
@@ -109,16 +109,16 @@ def test_recommend_errors(runner: CliRunner, db_path: Path, tmp_path: Path) -> N
 def test_retrain_and_evaluate_errors(runner: CliRunner, db_path: Path) -> None:
     _fails(
         runner,
-        ["retrain", "--space", "text_finetune", "--metric", "acc", "--maximize"],
+        ["retrain", "--space", "image_finetune", "--metric", "acc", "--maximize"],
         "no successful runs",
     )
     _fails(
         runner,
-        ["retrain", "--space", "text_finetune", "--metric", "acc"],
+        ["retrain", "--space", "image_finetune", "--metric", "acc"],
         "give --metric M and --maximize or --minimize",
     )
     _fails(
-        runner, ["evaluate", "--space", "text_finetune"], "no trained model for this metric"
+        runner, ["evaluate", "--space", "image_finetune"], "no trained model for this metric"
     )
 
 

@@ -77,3 +77,40 @@ def test_failed_load_leaves_the_store_as_it_was(
         load_shipped(store)
     info = store.info()
     assert (info["runs"], info["models"], info["metafeatures"], info["batches"]) == (0, 0, 0, 0)
+
+
+def test_fresh_store_recommends_for_a_text_table(db_path: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    rows = [("a warm, funny and moving film", "pos"), ("dull, slow and far too long", "neg")]
+    path = tmp_path / "reviews.csv"
+    pd.DataFrame(rows * 20, columns=["review", "label"]).to_csv(path, index=False)
+    result = CliRunner().invoke(
+        cli,
+        ["recommend", "--dataset", str(path), "--target", "label", "--text-column", "review",
+         "--top-k", "2", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "space 'text_finetune'" in result.stderr
+    space = load_space("text_finetune")
+    for rec in json.loads(result.stdout):
+        space.validate_config(rec["config"])
+
+
+def test_forest_surrogate_end_to_end(db_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["retrain", "--model", "forest", "--force", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["params"] == {"kind": "forest"} and report["model_id"] == 2
+    with DuckDBStore(db_path, read_only=True) as store:
+        kinds = dict(store.con.execute("SELECT model_id, kind FROM models").fetchall())
+    assert kinds == {1: "xgboost", 2: "forest"}
+    result = runner.invoke(cli, ["recommend", "--dataset", "sklearn:iris", "--json"])
+    assert result.exit_code == 0, result.output
+    space = load_space(SHIPPED_SPACE)
+    for rec in json.loads(result.stdout):
+        space.validate_config(rec["config"])
+    with DuckDBStore(db_path, read_only=True) as store:
+        used = store.con.execute("SELECT model_id FROM queries").fetchall()
+    assert used == [(2,)]

@@ -69,6 +69,14 @@ def space_list(db: Path | None, lock_timeout: float | None, as_json: bool) -> No
 @click.option(
     "--force", is_flag=True, help="Train and promote even if nothing is new or it is worse."
 )
+@click.option(
+    "--model",
+    "model_kind",
+    type=click.Choice(["xgboost", "forest"]),
+    default="xgboost",
+    show_default=True,
+    help="Surrogate: XGBoost ensemble, or scikit-learn extra-trees.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @db_option
 @json_option
@@ -79,6 +87,7 @@ def retrain(
     fidelity: float | None,
     min_new_runs: int,
     force: bool,
+    model_kind: str,
     seed: int,
     db: Path | None,
     lock_timeout: float | None,
@@ -101,6 +110,7 @@ def retrain(
         report = train_and_register(
             store, space=space_name, metric=metric, maximize=maximize, fidelity=fidelity,
             force=force, min_new_runs=min_new_runs, seed=seed,
+            params={"kind": "forest"} if model_kind == "forest" else None,
         )  # fmt: skip
     if as_json:
         echo_json(report.as_dict())
@@ -175,6 +185,7 @@ def models_rollback(space_name: str, db: Path | None, lock_timeout: float | None
 @click.command()
 @click.option("--dataset", help="Dataset file or folder, or a bundled one such as sklearn:iris.")
 @click.option("--target", help="Target column of --dataset.")
+@click.option("--text-column", help="Read --dataset as text, with this column as the document.")
 @click.option("--metafeatures", "mf_file", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON file of meta-features ({name: value}).")  # fmt: skip
 @click.option("--task", help="A task already in the store (uses its meta-features).")
@@ -188,6 +199,7 @@ def models_rollback(space_name: str, db: Path | None, lock_timeout: float | None
 def recommend(
     dataset: str | None,
     target: str | None,
+    text_column: str | None,
     mf_file: Path | None,
     task: str | None,
     space_name: str | None,
@@ -206,7 +218,9 @@ def recommend(
     if len(given) != 1:
         raise click.UsageError("give exactly one of --dataset, --metafeatures or --task")
     with open_store(db, lock_timeout=lock_timeout) as store:
-        mf, space_name, task = _describe(store, dataset, target, mf_file, task, space_name)
+        mf, space_name, task = _describe(
+            store, dataset, target, text_column, mf_file, task, space_name
+        )
         note = ensure_shipped(store, space_name)
         if note:
             click.echo(note, err=True)
@@ -220,8 +234,8 @@ def recommend(
 
 
 def _describe(
-    store: Any, dataset: str | None, target: str | None, mf_file: Path | None,
-    task: str | None, space_name: str | None,
+    store: Any, dataset: str | None, target: str | None, text_column: str | None,
+    mf_file: Path | None, task: str | None, space_name: str | None,
 ) -> tuple[dict[str, float], str, str | None]:  # fmt: skip
     from recommender.errors import DatasetError
 
@@ -238,7 +252,7 @@ def _describe(
     from recommender.metafeatures import compute_metafeatures
     from recommender.space import default_space_for
 
-    ds = load_dataset(str(dataset), target)
+    ds = load_dataset(str(dataset), target, text_column=text_column)
     features = compute_metafeatures(ds).features
     return features, space_name or default_space_for(ds.modality), None
 
@@ -298,6 +312,14 @@ def _table_row(r: dict[str, Any]) -> dict[str, Any]:
     multiple=True,
     help="Score only this task, never training on it (repeatable; default: every task in turn).",
 )
+@click.option(
+    "--model",
+    "model_kind",
+    type=click.Choice(["xgboost", "forest"]),
+    default="xgboost",
+    show_default=True,
+    help="Surrogate refit in each fold.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @db_option
 @json_option
@@ -308,6 +330,7 @@ def evaluate(
     fidelity: float | None,
     top_k: int,
     holdout: tuple[str, ...],
+    model_kind: str,
     seed: int,
     db: Path | None,
     lock_timeout: float | None,
@@ -325,6 +348,7 @@ def evaluate(
         result = evaluate_loto(
             store, space=space_name, metric=metric, maximize=bool(maximize),
             fidelity=fidelity, top_k=top_k, seed=seed, holdout=holdout,
+            params={"kind": "forest"} if model_kind == "forest" else None,
         )  # fmt: skip
     if as_json:
         echo_json(result.as_dict())

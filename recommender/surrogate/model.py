@@ -22,7 +22,7 @@ from recommender.errors import ModelError
 from recommender.normalize import normalize_per_task
 from recommender.space import Space
 from recommender.surrogate.base import MetaFeatureScaler, design_matrix
-from recommender.surrogate.gbm import GBMSurrogate
+from recommender.surrogate.kinds import make_model, model_class, model_kind
 
 KEEP_PER_TASK = 2000
 MEMORY_ROWS = 100_000
@@ -125,7 +125,7 @@ class FittedSurrogate:
 
     space: Space
     scaler: MetaFeatureScaler
-    model: GBMSurrogate
+    model: Any  # GBMSurrogate (XGBoost) or ForestSurrogate (scikit-learn)
     task_names: list[str]
     task_vecs: npt.NDArray[np.float64]  # (T, M)
     memory_x: npt.NDArray[np.float64]  # (R, D) evaluated configs kept
@@ -175,6 +175,7 @@ class FittedSurrogate:
         sidecar = {
             "space": self.space.to_json(),
             "metafeatures": self.scaler.to_json(),
+            "model_kind": "forest" if type(self.model).__name__ == "ForestSurrogate" else "xgboost",
             "model_params": self.model.get_params(),
             "n_features": self.model.n_features_in_,
             "feature_names": self.space.feature_names + self.scaler.names,
@@ -202,7 +203,8 @@ class FittedSurrogate:
         missing = {*names, "pool_values"} - set(arrays)
         if missing or not {"space", "metafeatures", "model_params", "n_features"} <= set(sidecar):
             raise ModelError(f"model in {directory} was written by another version; retrain")
-        model = GBMSurrogate.load(directory, sidecar["n_features"], sidecar["model_params"])
+        kind = model_kind({"kind": sidecar.get("model_kind", "xgboost")})
+        model = model_class(kind).load(directory, sidecar["n_features"], sidecar["model_params"])
         return cls(
             Space.from_json(sidecar["space"]),
             MetaFeatureScaler.from_json(sidecar["metafeatures"]),
@@ -230,7 +232,7 @@ def fit_surrogate(
     task_idx = data.frame["task"].map(index).to_numpy()
     X = np.hstack([data.X, vecs[task_idx]])
     fit_rows = _fit_rows(len(X), MAX_FIT_ROWS, seed)
-    model = GBMSurrogate(seed=seed, **(params or {}))
+    model = make_model(params, seed)
     model.fit(X[fit_rows], data.frame["score"].to_numpy()[fit_rows], groups=task_idx[fit_rows])
     keep = _memory_rows(data.frame, task_idx, seed, keep_per_task(len(tasks)))
     value = normalize_per_task(data.frame, maximize=data.maximize, method="regret").to_numpy()
