@@ -117,9 +117,7 @@ def test_retrain_and_evaluate_errors(runner: CliRunner, db_path: Path) -> None:
         ["retrain", "--space", "image_finetune", "--metric", "acc"],
         "give --metric M and --maximize or --minimize",
     )
-    _fails(
-        runner, ["evaluate", "--space", "image_finetune"], "no trained model for this metric"
-    )
+    _fails(runner, ["evaluate", "--space", "image_finetune"], "no trained model for this metric")
 
 
 def test_evaluate_json(
