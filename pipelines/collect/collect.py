@@ -28,6 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from suite import SUITE, TEXT_SUITE, SuiteDataset, by_id  # noqa: E402
+from worker import load_dataset, run_one  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 # Per modality: the built-in space trained, and the default epochs and rows per dataset.
@@ -35,7 +36,6 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "tabular": {"space": "tabular_mlp", "epochs": 15, "max_rows": 2500, "suite": SUITE},
     "text": {"space": "text_finetune", "epochs": 1, "max_rows": 200, "suite": TEXT_SUITE},
 }
-TEXT_MAX_LENGTH = 48  # tokens per document: short runs on CPU
 
 
 def design(space_name: str, n: int, seed: int) -> list[dict[str, Any]]:
@@ -44,37 +44,6 @@ def design(space_name: str, n: int, seed: int) -> list[dict[str, Any]]:
 
     space = load_space(space_name)
     return [space.default_config(), *space.sample(n, seed=seed)]
-
-
-@functools.lru_cache(maxsize=4)
-def _dataset(dataset_id: str) -> Any:
-    from recommender.datasets import dataset_from_frame
-
-    d = by_id(dataset_id)
-    return dataset_from_frame(
-        d.frame(), d.target, name=d.id, problem=d.problem_type, modality=d.modality
-    )
-
-
-def run_one(dataset_id: str, config_id: int, config: dict[str, Any], epochs: int,
-            max_rows: int, seed: int) -> dict[str, Any]:  # fmt: skip
-    """Train one configuration on one dataset (in a worker process)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    data = _dataset(dataset_id)
-    if data.modality == "text":
-        from recommender.validate.text import train_text
-
-        result = train_text(
-            data, config, epochs=epochs, seed=seed, max_rows=max_rows,
-            max_length=TEXT_MAX_LENGTH, num_threads=1,
-        )  # fmt: skip
-    else:
-        from recommender.validate.tabular import train_tabular
-
-        result = train_tabular(
-            data, config, epochs=epochs, seed=seed, max_rows=max_rows, num_threads=1
-        )
-    return {"task": dataset_id, "config_id": config_id, "config": config, **result.as_dict()}
 
 
 def _done(work: Path, dataset_id: str) -> set[int]:
@@ -104,7 +73,7 @@ def _metafeatures(work: Path, d: SuiteDataset, seed: int) -> None:
         return
     from recommender.metafeatures import compute_metafeatures
 
-    ds = _dataset(d.id)
+    ds = load_dataset(d.id)
     result = compute_metafeatures(ds, seed=seed)
     record = {"task": d.id, "problem_type": ds.problem_type, "features": result.features}
     tmp = path.with_suffix(".tmp")
