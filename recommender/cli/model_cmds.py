@@ -375,7 +375,9 @@ def _champion_defaults(
     """Fill metric, direction and fidelity from the space's champion where not given."""
     from recommender.errors import ModelError
     from recommender.registry import list_models
+    from recommender.space import load_space
 
+    load_space(space_name, store)  # an unknown space is its own clear error
     if metric is not None and maximize is not None:
         return metric, maximize, fidelity
     champ = list_models(store, space=space_name, status="champion")

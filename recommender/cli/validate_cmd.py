@@ -15,7 +15,6 @@ from recommender.cli.options import db_option, echo_json, echo_table, json_optio
     "--dataset",
     "dataset_path",
     required=True,
-    type=click.Path(exists=True, path_type=Path),
     help="Table (CSV/Parquet/...), .npz, text table or image folder to train on.",
 )
 @click.option(
@@ -48,7 +47,7 @@ from recommender.cli.options import db_option, echo_json, echo_table, json_optio
 @json_option
 @db_option
 def validate(
-    dataset_path: Path,
+    dataset_path: str,
     target: str | None,
     space: str | None,
     top_k: int,
