@@ -55,6 +55,21 @@ def space_list(db: Path | None, lock_timeout: float | None, as_json: bool) -> No
     echo_json(rows) if as_json else echo_table(rows)
 
 
+_model_option = click.option(
+    "--model",
+    "model_kind",
+    type=click.Choice(["xgboost", "forest"]),
+    default="xgboost",
+    show_default=True,
+    help="Surrogate: XGBoost ensemble, or scikit-learn extra-trees.",
+)
+
+
+def _model_params(model_kind: str) -> dict[str, Any] | None:
+    """Surrogate settings for ``--model`` (None: XGBoost, tuned by leave-task-out CV)."""
+    return {"kind": model_kind} if model_kind != "xgboost" else None
+
+
 # -- retrain ------------------------------------------------------------------------------
 @click.command()
 @click.option(
@@ -69,14 +84,7 @@ def space_list(db: Path | None, lock_timeout: float | None, as_json: bool) -> No
 @click.option(
     "--force", is_flag=True, help="Train and promote even if nothing is new or it is worse."
 )
-@click.option(
-    "--model",
-    "model_kind",
-    type=click.Choice(["xgboost", "forest"]),
-    default="xgboost",
-    show_default=True,
-    help="Surrogate: XGBoost ensemble, or scikit-learn extra-trees.",
-)
+@_model_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @db_option
 @json_option
@@ -110,7 +118,7 @@ def retrain(
         report = train_and_register(
             store, space=space_name, metric=metric, maximize=maximize, fidelity=fidelity,
             force=force, min_new_runs=min_new_runs, seed=seed,
-            params={"kind": "forest"} if model_kind == "forest" else None,
+            params=_model_params(model_kind),
         )  # fmt: skip
     if as_json:
         echo_json(report.as_dict())
@@ -312,14 +320,7 @@ def _table_row(r: dict[str, Any]) -> dict[str, Any]:
     multiple=True,
     help="Score only this task, never training on it (repeatable; default: every task in turn).",
 )
-@click.option(
-    "--model",
-    "model_kind",
-    type=click.Choice(["xgboost", "forest"]),
-    default="xgboost",
-    show_default=True,
-    help="Surrogate refit in each fold.",
-)
+@_model_option
 @click.option("--seed", type=int, default=0, show_default=True)
 @db_option
 @json_option
@@ -348,7 +349,7 @@ def evaluate(
         result = evaluate_loto(
             store, space=space_name, metric=metric, maximize=bool(maximize),
             fidelity=fidelity, top_k=top_k, seed=seed, holdout=holdout,
-            params={"kind": "forest"} if model_kind == "forest" else None,
+            params=_model_params(model_kind),
         )  # fmt: skip
     if as_json:
         echo_json(result.as_dict())

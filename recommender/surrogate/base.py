@@ -109,3 +109,22 @@ def design_matrix(
 ) -> npt.NDArray[np.float64]:
     """Rows ``[encoded config, task meta-features]`` for one task's configs."""
     return np.hstack([config_x, np.broadcast_to(task_vec, (len(config_x), len(task_vec)))])
+
+
+def check_training_arrays(
+    X: npt.ArrayLike, y: npt.ArrayLike
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """``X`` and ``y`` as float arrays, checked: 2-D, non-empty, one target per row.
+
+    Raises:
+        ModelError: empty or mismatched inputs.
+    """
+    from recommender.errors import ModelError
+
+    X_, y_ = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    if X_.ndim != 2 or len(X_) == 0 or len(X_) != len(y_):
+        raise ModelError(
+            f"surrogate: expected a non-empty 2-D X with one target per row, got X "
+            f"{X_.shape} and y {y_.shape}; ingest runs first"
+        )
+    return X_, y_

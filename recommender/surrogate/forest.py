@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.errors import ModelError, NotFittedError
+from recommender.surrogate.base import check_training_arrays
 
 _MISSING = -1.0  # inactive conditional parameters (NaN) sit below every encoded value
 
@@ -69,12 +70,7 @@ class ForestSurrogate:
         """
         from sklearn.ensemble import ExtraTreesRegressor
 
-        X_, y_ = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-        if X_.ndim != 2 or len(X_) == 0 or len(X_) != len(y_):
-            raise ModelError(
-                f"surrogate: expected a non-empty 2-D X with one target per row, got X "
-                f"{X_.shape} and y {y_.shape}; ingest runs first"
-            )
+        X_, y_ = check_training_arrays(X, y)
         forest = ExtraTreesRegressor(
             n_estimators=self.n_estimators,
             max_depth=self.max_depth,

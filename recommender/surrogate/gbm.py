@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.errors import ModelError, NotFittedError
+from recommender.surrogate.base import check_training_arrays
 
 
 class GBMSurrogate:
@@ -80,12 +81,7 @@ class GBMSurrogate:
         """
         import xgboost as xgb
 
-        X_, y_ = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-        if X_.ndim != 2 or len(X_) == 0 or len(X_) != len(y_):
-            raise ModelError(
-                f"surrogate: expected a non-empty 2-D X with one target per row, got X "
-                f"{X_.shape} and y {y_.shape}; ingest runs first"
-            )
+        X_, y_ = check_training_arrays(X, y)
         g = np.zeros(len(y_)) if groups is None else np.asarray(groups)
         uniq = np.unique(g)
         rng = np.random.default_rng(self.seed)
