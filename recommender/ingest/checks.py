@@ -288,6 +288,7 @@ def _check(
     if "duration_s" in cols:
         duration, r = _number_check("duration_s", "duration_s", nonneg=True)
         reasons.append(r)
+    error = "CAST(error AS VARCHAR)" if "error" in cols else "NULL::VARCHAR"
     run_id = "CAST(run_id AS VARCHAR)" if "run_id" in cols else "NULL"
     params_json = f"json_object({', '.join(p_json)})" if p_json else "'{}'::JSON"
     # Metrics without a value are left out of the object rather than stored as null.
@@ -310,6 +311,7 @@ def _check(
                {fidelity} AS fidelity,
                {status} AS status,
                {duration} AS duration_s,
+               {error} AS error,
                -- a stable key: the run's id if it has one, else its content
                md5(concat_ws(chr(31), task,
                    coalesce('id:' || run_id,
@@ -380,8 +382,8 @@ def _write(
     )
     con.execute(
         "INSERT INTO runs (run_key, task, space, params, metrics, fidelity, status, duration_s, "
-        "source, batch_id) SELECT run_key, task, ?, params, metrics, fidelity, status, duration_s, "
-        "?, ? FROM _new",
+        "source, batch_id, error) SELECT run_key, task, ?, params, metrics, fidelity, status, "
+        "duration_s, ?, ?, error FROM _new",
         [space, fmt, batch],
     )
     if ptypes and n_acc:

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from recommender.errors import IngestError
 
-_FIELDS = ("run_id", "fidelity", "status", "duration_s")
+_FIELDS = ("run_id", "fidelity", "status", "duration_s", "error")
 _KEYS = {"task", "params", "metrics", "param_prefix", "metric_prefix", *_FIELDS}
 
 

@@ -255,7 +255,7 @@ class DuckDBStore:
         """Runs as plain dicts (params and metrics decoded), newest batch last."""
         sql = (
             "SELECT run_key, task, space, params, metrics, fidelity, status, duration_s, "
-            "source, batch_id, query_id FROM runs"
+            "source, batch_id, query_id, error FROM runs"
         )
         where: list[str] = []
         args: list[Any] = []
@@ -273,7 +273,7 @@ class DuckDBStore:
             args.append(int(limit))
         cols = [
             "run_key", "task", "space", "params", "metrics", "fidelity",
-            "status", "duration_s", "source", "batch", "query_id",
+            "status", "duration_s", "source", "batch", "query_id", "error",
         ]  # fmt: skip
         out = []
         for row in self.con.execute(sql, args).fetchall():

@@ -108,6 +108,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE runs ADD COLUMN query_id INTEGER;
         """,
     ),
+    (
+        3,
+        "runs keep why they failed",
+        """
+        ALTER TABLE runs ADD COLUMN error VARCHAR;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

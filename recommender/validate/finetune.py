@@ -125,6 +125,7 @@ class FineTuneLoop:
                 )
                 if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
                     status = "diverged"
+                    error = f"loss diverged (not finite) at step {self.step}"
                     break
                 if self.step >= self.total or (time_budget_s and elapsed >= time_budget_s):
                     break

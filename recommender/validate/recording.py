@@ -65,11 +65,14 @@ def record_run(
         con.execute("DELETE FROM runs WHERE run_key = ?", [run_key])
         con.execute(
             "INSERT INTO runs (run_key, task, space, params, metrics, fidelity, status, "
-            "duration_s, source, batch_id, query_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "duration_s, source, batch_id, query_id, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_key, task, space, json.dumps(dict(params), sort_keys=True),
-                json.dumps(metrics, sort_keys=True), float(result.epochs), result.status,
-                result.duration_s, SOURCE, batch, query_id,
+                json.dumps(metrics, sort_keys=True), float(result.epochs),
+                # The store's statuses are ok/failed/...: a diverged run failed, and says why.
+                "failed" if result.status == "diverged" else result.status,
+                result.duration_s, SOURCE, batch, query_id, result.error,
             ],
         )  # fmt: skip
         if points:

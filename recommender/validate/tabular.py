@@ -246,7 +246,7 @@ def _train(
             row["time_s"] = time.perf_counter() - start
             curve.append(row)
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-                status = "diverged"
+                status, error = "diverged", f"loss diverged (not finite) in epoch {epoch}"
                 break
             if time_budget_s is not None and row["time_s"] >= time_budget_s:
                 break

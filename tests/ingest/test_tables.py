@@ -161,3 +161,13 @@ def test_same_run_twice_in_one_file_is_stored_once(store: DuckDBStore, tmp_path:
     assert (report.accepted, report.duplicates) == (2, 1)
     values = sorted(r["metrics"]["acc"] for r in store.runs("a"))
     assert values == [0.5, 0.7]  # the first line of a repeated run wins
+
+
+def test_failed_runs_keep_their_error(store: DuckDBStore, tmp_path: Path) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text(
+        "task,param.lr,metric.acc,status,error\na,0.1,0.5,ok,\na,9.0,,failed,loss was NaN\n"
+    )
+    assert ingest(store, path).accepted == 2
+    errors = sorted((r["status"], r["error"]) for r in store.runs("a"))
+    assert errors == [("failed", "loss was NaN"), ("ok", None)]

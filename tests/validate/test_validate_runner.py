@@ -96,7 +96,8 @@ def test_diverging_config_is_recorded_not_dropped(store: DuckDBStore, tmp_path: 
     report = _validate(store, space="wide_mlp", baselines="default", epochs=10)
     assert [o.result.status for o in report.outcomes] == ["diverged"]
     (run,) = store.runs(space="wide_mlp")
-    assert run["status"] == "diverged" and run["fidelity"] < 10
+    assert run["status"] == "failed" and run["fidelity"] < 10
+    assert run["error"].startswith("loss diverged (not finite) in epoch")
     assert "val_balanced_accuracy" not in run["metrics"]
 
 
