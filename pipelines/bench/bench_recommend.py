@@ -123,7 +123,11 @@ def time_retrain(store: DuckDBStore, space: str, metric: str) -> None:
 
 
 def time_recommend(store: DuckDBStore, space: str, n_queries: int) -> None:
-    mfs = list(store.metafeatures().values())
+    # Query with the meta-features of tasks that have runs in this space (a store can hold
+    # tasks of other modalities, whose meta-features differ).
+    tasks = {r[0] for r in store.con.execute(
+        "SELECT DISTINCT task FROM runs WHERE space = ?", [space]).fetchall()}  # fmt: skip
+    mfs = [mf for t, mf in store.metafeatures().items() if t in tasks]
     rng = np.random.default_rng(0)
     recommend(store, mfs[0], space=space)  # warm-up: load, verify, cache
     warm, cold = [], []
