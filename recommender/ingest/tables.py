@@ -169,7 +169,7 @@ def _read_parquet(path: Path) -> RawTable:
 def _json_quote(key: str) -> str:
     import json
 
-    return json.dumps(key)
+    return json.dumps(key, ensure_ascii=False)
 
 
 def _first_line(err: BaseException) -> str:

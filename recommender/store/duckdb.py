@@ -373,7 +373,7 @@ class DuckDBStore:
 
 
 def _json_path(name: str) -> str:
-    return "$." + json.dumps(name)
+    return "$." + json.dumps(name, ensure_ascii=False)
 
 
 def _quote_ident(name: str) -> str:

@@ -55,3 +55,24 @@ def test_malformed_table_is_quarantined_or_refused(text: str) -> None:
         stored = store.con.execute("SELECT count(*) FROM rejected WHERE reason = ''").fetchall()
         assert stored[0][0] == 0  # every quarantined row has its reason
         store.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
+                    max_size=12))  # fmt: skip
+def test_any_parameter_name_round_trips(name: str) -> None:
+    import pyarrow as pa
+
+    from recommender.ingest.checks import check_and_write
+
+    table = pa.table({
+        "task": ["t", "t"], f"param.{name}": [1, 2], "metric.acc": [0.5, 0.7],
+        "_line": pa.array([1, 2], pa.int64()),
+    })  # fmt: skip
+    store = DuckDBStore(":memory:")
+    report = check_and_write(store, table, source="mem", fmt="parquet", checksum=None)
+    assert report.accepted == 2
+    assert sorted(r["params"][name] for r in store.runs("t")) == [1, 2]
+    frame = store.runs_frame(space=None, params=[name], metric="acc")
+    assert sorted(frame[name]) == [1, 2]
+    store.close()
