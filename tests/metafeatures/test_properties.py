@@ -65,3 +65,31 @@ def test_column_order_does_not_matter(frame: pd.DataFrame, perm_seed: int) -> No
     a = compute_metafeatures(dataset_from_frame(frame, "target"), groups=groups).features
     b = compute_metafeatures(dataset_from_frame(frame[order], "target"), groups=groups).features
     _same(a, b, set())
+
+
+@st.composite
+def binning_inputs(draw: st.DrawFn) -> tuple[np.ndarray, int]:
+    n = draw(st.integers(1, 300))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    X = rng.normal(size=(n, 3)) * 10.0 ** draw(st.integers(-9, 6))
+    X[:, 1] = np.round(X[:, 1], draw(st.integers(-1, 2)))  # many ties
+    X[:, 2] = 7.0  # constant
+    X[rng.random(X.shape) < draw(st.sampled_from([0.0, 0.3, 1.0]))] = np.nan
+    return X, draw(st.integers(1, 12))
+
+
+@given(binning_inputs())
+@settings(max_examples=200, deadline=None)
+def test_discretize_matches_quantile_then_digitize(case: tuple[np.ndarray, int]) -> None:
+    """The sort-based binning gives pymfe's codes: quantile edges, then a binary search."""
+    from recommender.metafeatures.information import discretize
+
+    X, n_bins = case
+    expected = np.full(X.shape, -1, dtype=np.int64)
+    for j in range(X.shape[1]):
+        ok = ~np.isnan(X[:, j])
+        if ok.any():
+            edges = np.quantile(X[ok, j], np.linspace(0, 1, n_bins + 1)[1:])
+            edges = np.unique(edges[np.append(True, np.diff(edges) > 1e-8)])
+            expected[ok, j] = np.digitize(X[ok, j], bins=edges, right=True)
+    np.testing.assert_array_equal(discretize(X, n_bins), expected)
