@@ -70,7 +70,11 @@ class DuckDBStore:
                     # A read of a store that does not exist yet sees an empty store.
                     DuckDBStore(p, lock_timeout=self.lock_timeout).close()
         self.con = self._connect(read_only and not in_memory)
-        self._check_version(upgrade)
+        try:
+            self._check_version(upgrade)
+        except BaseException:
+            self.close()  # a refused store leaves no connection behind
+            raise
 
     # -- connection ---------------------------------------------------------------
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -126,7 +130,9 @@ class DuckDBStore:
                 f"v{LATEST_VERSION}; upgrade the package: pip install -U recommender"
             )
         if version < LATEST_VERSION:
-            if self.read_only or not upgrade:
+            if not upgrade and not self.read_only:
+                return  # the caller migrates explicitly (``recommender store upgrade``)
+            if self.read_only:
                 raise SchemaVersionError(
                     f"{self.path} is schema v{version}, code needs v{LATEST_VERSION}; "
                     f"run: recommender store upgrade --db {self.path}"

@@ -99,3 +99,21 @@ def test_store_export_and_upgrade(db_path: Path, tmp_path: Path) -> None:
     assert pq.read_table(tmp_path / "out" / "runs.parquet").num_rows == 2
     result = invoke("store", "upgrade")
     assert result.exit_code == 0 and "already at schema" in result.output
+
+
+def test_store_upgrade_migrates_an_old_store(db_path: Path) -> None:
+    import duckdb
+
+    from recommender.store import DuckDBStore
+    from recommender.store.migrations import LATEST_VERSION
+
+    old = DuckDBStore.__new__(DuckDBStore)  # a store as version 1 of the code left it
+    old.con, old.path, old.read_only, old._depth = duckdb.connect(str(db_path)), str(db_path), False, 0
+    assert old.migrate(target=1) == [1]
+    old.con.close()
+    result = invoke("store", "info")
+    assert result.exit_code == 1 and "run: recommender store upgrade" in result.output
+    result = invoke("store", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert f"upgraded schema v1 -> v{LATEST_VERSION}" in result.output
+    assert json.loads(invoke("store", "info", "--json").output)["schema_version"] == LATEST_VERSION
