@@ -108,7 +108,8 @@ def test_store_upgrade_migrates_an_old_store(db_path: Path) -> None:
     from recommender.store.migrations import LATEST_VERSION
 
     old = DuckDBStore.__new__(DuckDBStore)  # a store as version 1 of the code left it
-    old.con, old.path, old.read_only, old._depth = duckdb.connect(str(db_path)), str(db_path), False, 0
+    old.con, old.path = duckdb.connect(str(db_path)), str(db_path)
+    old.read_only, old._depth = False, 0
     assert old.migrate(target=1) == [1]
     old.con.close()
     result = invoke("store", "info")
