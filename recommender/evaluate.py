@@ -39,6 +39,7 @@ class EvaluationResult:
     space: str
     metric: str
     rows: list[dict[str, Any]] = field(default_factory=list)
+    rules: dict[str, str] = field(default_factory=dict)  # task -> portfolio rule fitted without it
 
     def means(self) -> dict[str, float]:
         keys = [k for k in self.rows[0] if k != "task"] if self.rows else []
@@ -50,6 +51,7 @@ class EvaluationResult:
             "metric": self.metric,
             "tasks": self.rows,
             "mean": self.means(),
+            "portfolio_rules": self.rules,
         }
 
 
@@ -139,7 +141,8 @@ def evaluate_loto(
         fitted = fit_surrogate(
             data.subset(others), params=params or dict(TUNING_GRID[0]), seed=seed
         )
-        recs = recommend_with(fitted, data.metafeatures[t], top_k=top_k, seed=seed)
+        recs = recommend_with(fitted, data.metafeatures[t], top_k=top_k)
+        result.rules[t] = f"{fitted.profile_first}/{fitted.profile_beta:g}"
         ours = sp.encode([r.config for r in recs])
         row: dict[str, Any] = {"task": t}
         table = tables[t]
@@ -271,9 +274,16 @@ def cv_regret(
     }
 
 
-def tune_params(data: TrainingData, *, seed: int = 0) -> dict[str, Any]:
-    """Pick surrogate settings from ``TUNING_GRID`` by grouped CV on ``data``'s tasks only."""
+def tune_params(
+    data: TrainingData, *, seed: int = 0
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Pick surrogate settings from ``TUNING_GRID`` by grouped CV on ``data``'s tasks only.
+
+    Returns:
+        The settings, and their :func:`cv_regret` (``None`` when nothing was compared).
+    """
     if len(data.tasks) < 4 or len(TUNING_GRID) == 1:
-        return dict(TUNING_GRID[0])
-    scored = [(cv_regret(data, p, seed=seed)["top1_regret"], i) for i, p in enumerate(TUNING_GRID)]
-    return dict(TUNING_GRID[min(scored)[1]])
+        return dict(TUNING_GRID[0]), None
+    results = [cv_regret(data, p, seed=seed) for p in TUNING_GRID]
+    best = min(range(len(results)), key=lambda i: (results[i]["top1_regret"], i))
+    return dict(TUNING_GRID[best]), results[best]

@@ -1,172 +1,83 @@
-"""Candidate generation and portfolio selection for one query task.
+"""Set selection for one query task: a portfolio weighted by predicted response similarity.
 
-Candidates: the best evaluated configs of the nearest known tasks, the best configs
-overall, scrambled-Sobol samples of the space, and small perturbations of the best of
-these (local refinement). Each is scored by the surrogate (see :func:`score`).
+The model keeps a pool of distinct evaluated configs and each one's measured value on
+every known task (``(v - median) / (best - median)``: 1 = that task's best, 0 = its
+median). For a new task:
 
-The set of ``k`` maximises the mean over known tasks of the best value in the set,
-greedily, where a config's value on a known task is the benchmark-normalised value
-``(v - median) / (best - median)`` of its nearest evaluated config there. The first
-pick is one of the ``FIRST_CHOICES`` best-ranked candidates (the one whose greedy set
-scores best), so the top-1 follows the surrogate's view of the new task; the rest come
-from the model's pool of distinct evaluated configs and hedge like a portfolio. (On
-LCBench, restricting the later picks to the surrogate's best-ranked candidates did
-worse, leave-one-task-out.)"""
+1. the surrogate predicts its score for every pool config (its *predicted profile*);
+2. each known task ``j`` is weighted by how well its measured profile agrees with that
+   prediction: ``w_j ~ exp(beta * (rho_j - max rho))``, ``rho_j`` the Spearman
+   correlation over the pool. The surrogate thus acts as a learned task metric: tasks
+   whose hyperparameter response it expects the new task to share count most, whatever
+   their raw meta-feature distance;
+3. the ``k`` configs are chosen greedily to maximise the weighted mean, over known tasks,
+   of the best value in the set (the expected best-of-``k``). The first pick is either
+   the config with the best weighted mean or the surrogate's own best (``first``); each
+   later pick hedges where the set is weak.
+
+``beta`` and ``first`` are fitted with the model (:func:`choose_rule`) by grouped
+cross-validation over its own tasks; ``beta = 0`` with the weighted first pick is the
+plain greedy global portfolio, so a store where the surrogate's profiles carry no signal
+falls back to it. On LCBench this replaced a design
+that took the surrogate's best-ranked candidate first (from evaluated, quasi-random and
+locally refined configs) and filled the set greedily: BENCHMARKS.md has both.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from recommender.surrogate.base import design_matrix
 from recommender.surrogate.model import FittedSurrogate
 
-N_NEAR_TASKS = 5
-N_SCENARIO_TASKS = 64
-N_RANK_TASKS = 16
-FIRST_CHOICES = 3
-PER_TASK = 64
-N_GLOBAL = 128
-N_SOBOL = 128
-N_REFINE_SEEDS = 8
-N_REFINE_EACH = 16
-REFINE_SD = 0.03
+BETAS = (0.0, 2.0, 5.0, 10.0, 20.0, 50.0)
+FIRSTS = ("weighted", "surrogate")
+CV_K = 5  # set size the cross-validation scores (with the top-1)
+CV_MAX_TASKS = 64  # held-out tasks scored per beta when choosing it
+
+FloatArray = npt.NDArray[np.float64]
 
 
-@dataclass
-class Scored:
-    """Candidates with the ensemble mean and spread for the query, and a ranking score."""
+def standardised_ranks(values: FloatArray) -> FloatArray:
+    """Row-wise average ranks, centred and scaled to unit variance (0 for constant rows)."""
+    from scipy.stats import rankdata
 
-    X: npt.NDArray[np.float64]
-    mean: npt.NDArray[np.float64]
-    std: npt.NDArray[np.float64]
-    origin: list[str]
-    rank_score: npt.NDArray[np.float64]
-
-
-def nearest_tasks(
-    fitted: FittedSurrogate, vec: npt.NDArray[np.float64], n: int
-) -> npt.NDArray[np.int64]:
-    """Indices of the ``n`` training tasks closest in standardised meta-feature space."""
-    d = np.sqrt(((fitted.task_vecs - vec) ** 2).sum(axis=1))
-    return np.argsort(d, kind="stable")[:n]
+    values = np.atleast_2d(values)
+    ranks = rankdata(values, axis=1)
+    ranks = ranks - ranks.mean(axis=1, keepdims=True)
+    sd = ranks.std(axis=1, keepdims=True)
+    return np.divide(ranks, sd, out=np.zeros_like(ranks), where=sd > 0)
 
 
-def candidates(
-    fitted: FittedSurrogate, vec: npt.NDArray[np.float64], seed: int
-) -> tuple[npt.NDArray[np.float64], list[str]]:
-    """Encoded candidate configs and where each came from (before refinement)."""
-    mem_x, mem_t, mem_s = fitted.memory_x, fitted.memory_task, fitted.memory_score
-    near = nearest_tasks(fitted, vec, N_NEAR_TASKS)
-    rows: list[npt.NDArray[np.int64]] = []
-    for t in near:
-        idx = np.flatnonzero(mem_t == t)
-        rows.append(idx[np.argsort(-mem_s[idx], kind="stable")[:PER_TASK]])
-    rows.append(np.argsort(-mem_s, kind="stable")[:N_GLOBAL])
-    known = np.unique(np.concatenate(rows))
-    sobol = fitted.space.encode(fitted.space.sample(N_SOBOL, seed))
-    X = np.vstack([mem_x[known], sobol])
-    origin = ["evaluated"] * len(known) + ["sobol"] * len(sobol)
-    return X, origin
+def task_weights(profile: FloatArray, task_ranks: FloatArray, beta: float) -> FloatArray:
+    """Weights of the known tasks (summing to 1) for a predicted profile over the pool.
 
-
-def refine(
-    fitted: FittedSurrogate, X: npt.NDArray[np.float64], mean: npt.NDArray[np.float64], seed: int
-) -> npt.NDArray[np.float64]:
-    """Gaussian perturbations (in the encoded cube) of the best candidates, decoded back."""
-    rng = np.random.default_rng(seed)
-    best = X[np.argsort(-mean, kind="stable")[:N_REFINE_SEEDS]]
-    noisy = np.repeat(best, N_REFINE_EACH, axis=0)
-    noisy = noisy + rng.normal(0.0, REFINE_SD, noisy.shape) * np.isfinite(noisy)
-    space = fitted.space
-    return space.encode(space.decode(np.clip(noisy, 0.0, 1.0)))
-
-
-def score(
-    fitted: FittedSurrogate,
-    X: npt.NDArray[np.float64],
-    vec: npt.NDArray[np.float64],
-    origin: list[str],
-) -> Scored:
-    """Predict each candidate for the query (members) and for the nearest known tasks.
-
-    The ranking score blends the query prediction with the similarity-weighted mean
-    of the predictions for the nearest known tasks (both standardised over the
-    candidates): the second term is a smoothed, meta-feature-weighted portfolio prior
-    that keeps the first pick robust when the query's meta-features are unusual.
+    Args:
+        profile: ``(P,)`` predicted scores of the pool configs for the new task.
+        task_ranks: ``(T, P)`` :func:`standardised_ranks` of the tasks' measured values.
+        beta: sharpness; 0 weighs every task alike.
     """
-    members = fitted.predict_members(X, vec)
-    near = nearest_tasks(fitted, vec, N_RANK_TASKS)
-    d = np.sqrt(((fitted.task_vecs[near] - vec) ** 2).sum(axis=1))
-    # One stacked prediction by the all-task member for every (near task, candidate) pair.
-    stacked = np.vstack([design_matrix(X, fitted.task_vecs[t]) for t in near])
-    neigh = fitted.model.predict_member(stacked, 0).reshape(len(near), len(X))
-    w_near = np.exp(-d / (np.median(d) + 1e-9))
-    w_near = w_near / w_near.sum()
-    mean = members.mean(0)
-    rank_score = _standardise(mean) + _standardise(w_near @ neigh)
-    return Scored(X, mean, members.std(0), origin, rank_score)
+    rho = task_ranks @ standardised_ranks(profile)[0] / max(task_ranks.shape[1], 1)
+    w = np.exp(beta * (rho - rho.max()))
+    return w / w.sum()  # type: ignore[no-any-return]
 
 
-def _standardise(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    sd = float(a.std())
-    return (a - a.mean()) / (sd if sd > 0 else 1.0)
+def weighted_greedy(S: FloatArray, w: FloatArray, k: int, first: int | None = None) -> list[int]:
+    """``k`` columns of ``S`` (tasks x configs) greedily maximising ``w @ max over the set``.
 
-
-def scenario_values(
-    fitted: FittedSurrogate, X: npt.NDArray[np.float64], tasks: npt.NDArray[np.int64]
-) -> npt.NDArray[np.float64]:
-    """``(len(tasks), len(X))``: value of each config's nearest evaluated config per task."""
-    out = np.empty((len(tasks), len(X)))
-    filled = np.nan_to_num(X, nan=-1.0)
-    for j, t in enumerate(tasks):
-        tree, rows = fitted.task_tree(int(t))
-        _, idx = tree.query(filled)
-        out[j] = fitted.memory_value[rows[idx]]
-    return out
-
-
-def select_portfolio(
-    fitted: FittedSurrogate, s: Scored, vec: npt.NDArray[np.float64], k: int
-) -> tuple[npt.NDArray[np.float64], list[str]]:
-    """The chosen configs (encoded) and their origin, best first.
-
-    First pick: one of the ``FIRST_CHOICES`` best-ranked candidates; the others come
-    greedily from the model's pool of evaluated configs (see the module docstring).
+    ``first``, if given, is taken as the first pick and the rest are chosen around it.
     """
-    order = np.argsort(-s.rank_score, kind="stable")
-    firsts = order[: min(FIRST_CHOICES, len(order))]
-    if k <= 1 or fitted.pool_x.shape[0] == 0:
-        return s.X[order[:k]], [s.origin[i] for i in order[:k]]
-    near = nearest_tasks(fitted, vec, N_SCENARIO_TASKS)
-    first_values = scenario_values(fitted, s.X[firsts], near)
-    pool_values = fitted.pool_values[near]
-    best: tuple[float, int, list[int]] | None = None
-    for j in range(len(firsts)):
-        same = np.all(np.isclose(np.nan_to_num(fitted.pool_x, nan=-1.0),
-                                 np.nan_to_num(s.X[firsts[j]], nan=-1.0)), axis=1)  # fmt: skip
-        picks = _greedy(pool_values, first_values[:, j], k - 1, same)
-        value = float(np.maximum(first_values[:, j], pool_values[:, picks].max(axis=1)).mean())
-        if best is None or value > best[0] + 1e-12:
-            best = (value, j, picks)
-    assert best is not None  # firsts is never empty
-    _, j, picks = best
-    X = np.vstack([s.X[firsts[j]][None, :], fitted.pool_x[picks]])
-    return X, [s.origin[firsts[j]]] + ["portfolio"] * len(picks)
-
-
-def _greedy(
-    S: npt.NDArray[np.float64], start: npt.NDArray[np.float64], n: int, taken: npt.NDArray[np.bool_]
-) -> list[int]:
-    """``n`` columns of ``S`` that greedily raise the mean over rows of the running max."""
     chosen: list[int] = []
-    current = start.copy()
-    taken = taken.copy()
-    for _ in range(min(n, int((~taken).sum()))):
-        gain = np.maximum(S, current[:, None]).mean(axis=0)
+    current = np.full(S.shape[0], -np.inf)
+    taken = np.zeros(S.shape[1], dtype=bool)
+    if first is not None and k > 0:
+        chosen.append(first)
+        taken[first] = True
+        current = S[:, first].copy()
+    for _ in range(min(k, S.shape[1]) - len(chosen)):
+        gain = w @ np.maximum(S, current[:, None])
         gain[taken] = -np.inf
         nxt = int(np.argmax(gain))
         taken[nxt] = True
@@ -175,37 +86,101 @@ def _greedy(
     return chosen
 
 
+def choose_rule(
+    profiles: FloatArray,
+    values: FloatArray,
+    held: npt.NDArray[np.int64] | None = None,
+    *,
+    betas: tuple[float, ...] = BETAS,
+) -> tuple[float, str, dict[str, float]]:
+    """Pick ``beta`` and the first-pick rule leave-task-out, from out-of-fold profiles.
+
+    For each held-out task ``j`` (``held``, default all), the other tasks are weighted
+    from ``j``'s out-of-fold profile, a set of ``CV_K`` is chosen on them, and it is
+    scored on ``j``'s measured values: regret ``max(0, 1 - best value)`` of the first
+    pick and of the whole set, averaged. The rule with the lowest mean regret is used only
+    if it beats the plain portfolio (``weighted/0``) by more than one standard error of
+    their paired per-task difference; otherwise the plain portfolio is kept. With few
+    tasks the choice is noisy, and this keeps a noisy winner from replacing a robust
+    baseline.
+
+    Args:
+        profiles: ``(T, P)`` out-of-fold predictions over the pool (rows of ``held``).
+        values: ``(T, P)`` measured values of the pool on every task.
+        held: the tasks scored; the model fits at most ``CV_MAX_TASKS`` of them.
+
+    Returns:
+        beta, first-pick rule, and per rule (``"<first>/<beta>"``) its mean regret.
+    """
+    T = values.shape[0]
+    if T < 3:
+        return 0.0, "weighted", {}
+    ranks = standardised_ranks(values)
+    held = np.arange(T) if held is None else held
+    per_task: dict[str, npt.NDArray[np.float64]] = {}
+    for first in FIRSTS:
+        for beta in betas:
+            regrets = []
+            for j in held:
+                others = np.delete(np.arange(T), j)
+                w = task_weights(profiles[j], ranks[others], beta)
+                start = int(np.argmax(profiles[j])) if first == "surrogate" else None
+                got = values[j, weighted_greedy(values[others], w, CV_K, start)]
+                regrets.append(0.5 * (max(0.0, 1 - got[0]) + max(0.0, 1 - got.max())))
+            per_task[f"{first}/{beta:g}"] = np.array(regrets)
+    scores = {rule: round(float(r.mean()), 6) for rule, r in per_task.items()}
+    plain = f"{FIRSTS[0]}/{betas[0]:g}"
+    best = min(scores, key=lambda r: scores[r])  # first listed wins ties
+    diff = per_task[best] - per_task[plain]
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+    if not float(diff.mean()) + se < 0:
+        best = plain
+    first, beta_text = best.split("/")
+    return float(beta_text), first, scores
+
+
+def select(
+    fitted: FittedSurrogate, vec: FloatArray, k: int
+) -> tuple[list[int], FloatArray, FloatArray]:
+    """Pool indices of the ``k`` chosen configs (best first), the task weights, the profile."""
+    members = fitted.predict_members(fitted.pool_x, vec)
+    profile = members.mean(axis=0)
+    w = task_weights(profile, fitted.pool_ranks(), fitted.profile_beta)
+    first = int(np.argmax(profile)) if fitted.profile_first == "surrogate" else None
+    return weighted_greedy(fitted.pool_values, w, k, first), w, profile
+
+
 def recommend_encoded(
-    fitted: FittedSurrogate, vec: npt.NDArray[np.float64], k: int, seed: int = 0
-) -> tuple[npt.NDArray[np.float64], list[str], Scored]:
-    """Candidates -> refine -> score -> set of ``k``: encoded configs, origins, scored set."""
-    X, origin = candidates(fitted, vec, seed)
-    first = fitted.model.predict_member(design_matrix(X, vec), 0)  # cheap pre-screen
-    extra = refine(fitted, X, first, seed)
-    X_all = np.vstack([X, extra])
-    s = score(fitted, X_all, vec, origin + ["refined"] * len(extra))
-    chosen, origins = select_portfolio(fitted, s, vec, k)
-    return chosen, origins, s
+    fitted: FittedSurrogate, vec: FloatArray, k: int
+) -> tuple[FloatArray, FloatArray]:
+    """The chosen configs (encoded, best first) and the known tasks' weights."""
+    if fitted.pool_x.shape[0] == 0:
+        from recommender.errors import ModelError
+
+        raise ModelError("the model holds no evaluated configs; retrain it on runs")
+    picks, w, _ = select(fitted, vec, k)
+    return fitted.pool_x[picks], w
 
 
 def explain(
-    fitted: FittedSurrogate, x: npt.NDArray[np.float64], vec: npt.NDArray[np.float64], n: int = 3
+    fitted: FittedSurrogate, x: FloatArray, weights: FloatArray, vec: FloatArray, n: int = 3
 ) -> list[dict[str, Any]]:
-    """For the nearest known tasks: how this config's nearest evaluated neighbour did there."""
+    """The known tasks that weigh most for this query, and how this config did on each.
+
+    Equal weights (the plain portfolio) are ordered by meta-feature distance to the
+    query. ``score_there`` is the config's measured value on that task: 1 = the task's
+    best config, 0 = its median.
+    """
+    j = int(np.argmin(((np.nan_to_num(fitted.pool_x, nan=-1.0) - np.nan_to_num(x, nan=-1.0)) ** 2)
+                      .sum(axis=1)))  # fmt: skip
     out = []
-    x0 = np.nan_to_num(x, nan=-1.0)
-    for t in nearest_tasks(fitted, vec, n):
-        idx = np.flatnonzero(fitted.memory_task == t)
-        if len(idx) == 0:
-            continue
-        d = np.sqrt(((np.nan_to_num(fitted.memory_x[idx], nan=-1.0) - x0) ** 2).sum(axis=1))
-        j = idx[int(np.argmin(d))]
+    distance = np.sqrt(((fitted.task_vecs - vec) ** 2).sum(axis=1))
+    for t in np.lexsort((distance, -np.round(weights, 6)))[:n]:
         out.append(
             {
                 "task": fitted.task_names[int(t)],
-                "task_distance": round(float(np.sqrt(((fitted.task_vecs[t] - vec) ** 2).sum())), 3),
-                "neighbour_distance": round(float(d.min()), 3),
-                "neighbour_score": round(float(fitted.memory_score[j]), 3),
+                "weight": round(float(weights[t]), 3),
+                "score_there": round(float(fitted.pool_values[t, j]), 3),
             }
         )
     return out

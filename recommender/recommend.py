@@ -34,7 +34,6 @@ def recommend(
     space: str,
     top_k: int = 5,
     task: str | None = None,
-    seed: int = 0,
     log: bool = True,
 ) -> RecommendResult:
     """Rank ``top_k`` configurations of ``space`` for a task described by ``metafeatures``.
@@ -45,7 +44,6 @@ def recommend(
         space: space name, as given to ``retrain``.
         top_k: how many configurations to return.
         task: name of the task, if known (logged with the query).
-        seed: randomness of the Sobol candidates and refinement.
         log: record the query in the store's ``queries`` table.
 
     Returns:
@@ -68,9 +66,9 @@ def recommend(
             f"no trained model for space {sp.name!r} (store has {n} runs); {hint}run: "
             f"recommender retrain --space {sp.name} --metric METRIC --maximize"
         )
-    recs = recommend_with(loaded.surrogate, metafeatures, top_k=top_k, seed=seed)
+    recs = recommend_with(loaded.surrogate, metafeatures, top_k=top_k)
     query_id = (
-        _log_query(store, sp.name, task, loaded.model_id, metafeatures, top_k, seed, recs)
+        _log_query(store, sp.name, task, loaded.model_id, metafeatures, top_k, recs)
         if log
         else None
     )
@@ -78,17 +76,22 @@ def recommend(
 
 
 def recommend_with(
-    fitted: FittedSurrogate, metafeatures: dict[str, float], *, top_k: int = 5, seed: int = 0
+    fitted: FittedSurrogate, metafeatures: dict[str, float], *, top_k: int = 5
 ) -> list[Recommendation]:
-    """Recommendations from a fitted surrogate (no store access)."""
+    """Recommendations from a fitted surrogate (no store access).
+
+    The set comes from :mod:`recommender.portfolio`; ``predicted`` and ``uncertainty``
+    are the ensemble's mean and spread for the new task, and ``explanation`` names the
+    known tasks that weigh most and how each config did on them.
+    """
     _check_metafeatures(metafeatures)
     vec, missing = fitted.task_vector(metafeatures)
-    X, origins, _ = recommend_encoded(fitted, vec, top_k, seed)
+    X, weights = recommend_encoded(fitted, vec, top_k)
     members = fitted.predict_members(X, vec)
     configs = fitted.space.decode(X)
     out = []
     for rank, config in enumerate(configs, start=1):
-        why: dict[str, Any] = {"nearest_tasks": explain(fitted, X[rank - 1], vec)}
+        why: dict[str, Any] = {"similar_tasks": explain(fitted, X[rank - 1], weights, vec)}
         if missing:
             why["imputed_metafeatures"] = missing
         out.append(
@@ -97,7 +100,7 @@ def recommend_with(
                 predicted=round(float(members[:, rank - 1].mean()), 4),
                 uncertainty=round(float(members[:, rank - 1].std()), 4),
                 rank=rank,
-                source=origins[rank - 1],
+                source="portfolio",
                 explanation=why,
             )
         )
@@ -119,7 +122,6 @@ def _log_query(
     model_id: int,
     metafeatures: dict[str, float],
     top_k: int,
-    seed: int,
     recs: list[Recommendation],
 ) -> int:
     mf = {k: _finite_or_none(v) for k, v in metafeatures.items()}
@@ -128,7 +130,7 @@ def _log_query(
         "VALUES (nextval('query_id_seq'), ?, ?, ?, ?, ?, ?) RETURNING query_id",
         [
             space, task, model_id, json.dumps(mf),
-            json.dumps({"top_k": top_k, "seed": seed}),
+            json.dumps({"top_k": top_k}),
             json.dumps([r.as_dict() for r in recs], default=_jsonable),
         ],
     ).fetchone()  # fmt: skip

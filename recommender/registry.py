@@ -151,11 +151,21 @@ def train_and_register(
         )
         return report
     data = load_training_data(store, sp, metric=metric, maximize=maximize, fidelity=fidelity)
-    chosen = dict(params) if params else (tune_params(data, seed=seed) if tune else {})
-    report.challenger_eval = cv_regret(data, chosen, seed=seed)
+    tuned: dict[str, Any] | None = None  # the CV of the chosen settings, if tuning ran it
+    if params:
+        chosen = dict(params)
+    elif tune:
+        chosen, tuned = tune_params(data, seed=seed)
+    else:
+        chosen = {}
+    report.challenger_eval = tuned or cv_regret(data, chosen, seed=seed)
     if champ is not None and champ["metric"] == metric:
         report.champion_id = champ["model_id"]
-        report.champion_eval = cv_regret(data, _stored_params(champ), seed=seed)
+        champ_params = _stored_params(champ)
+        same = champ_params == chosen  # same settings, data, folds and seed: same result
+        report.champion_eval = (
+            dict(report.challenger_eval) if same else cv_regret(data, champ_params, seed=seed)
+        )
     fitted = fit_surrogate(data, params=chosen, seed=seed)
     fitted.meta.update(cv=report.challenger_eval, params=chosen)
     promote_it = (

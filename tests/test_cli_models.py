@@ -72,7 +72,7 @@ def test_retrain_recommend_models_cycle(runner: CliRunner, toy_db: Path, tmp_pat
     )
     assert len(rows) == 3 and {"config", "predicted", "uncertainty"} <= set(rows[0])
     table = _ok(runner, ["recommend", "--task", "task0", "--space", "toy"])
-    assert "space toy, model 1" in table and "nearest tasks" in table
+    assert "space toy, model 1" in table and "similar tasks" in table
     listing = json.loads(_ok(runner, ["models", "list", "--json"]))
     assert listing[0]["status"] == "champion"
     _fails(runner, ["models", "rollback", "--space", "toy"], "nothing to roll back to")

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from recommender.errors import DatasetError, ModelError, SpaceError
-from recommender.evaluate import evaluate_loto
-from recommender.portfolio import _greedy
+from recommender.evaluate import _greedy_portfolio, evaluate_loto
+from recommender.portfolio import choose_rule, task_weights, weighted_greedy
 from recommender.recommend import recommend
 from recommender.registry import train_and_register
 from recommender.space import Space
@@ -23,7 +23,7 @@ from tests.surrogate.synthetic import FAST, TOY_SPACE, best_log_lr, fill_store, 
 
 @pytest.fixture
 def trained(store: DuckDBStore, tmp_path: Path) -> DuckDBStore:
-    fill_store(store)
+    fill_store(store, shared=True)  # one config design run on every task
     train_and_register(
         store, space="toy", metric="acc", maximize=True, params=FAST, directory=tmp_path
     )
@@ -40,7 +40,8 @@ def test_recommendations_are_in_space_logged_and_adapt(
     for r in result.recommendations:
         assert space.validate_config(r.config) == r.config
         assert math.isfinite(r.predicted) and r.uncertainty >= 0
-        assert r.explanation["nearest_tasks"]
+        similar = r.explanation["similar_tasks"]
+        assert similar and all(0 < s["weight"] <= 1 for s in similar)
     # The first pick follows the task: its learning rate sits near the true optimum.
     top_lr = math.log10(result.recommendations[0].config["lr"])
     assert abs(top_lr - best_log_lr(n_instances)) < 0.75
@@ -95,16 +96,54 @@ def test_leave_one_task_out_beats_random(store: DuckDBStore) -> None:
 @settings(max_examples=50, deadline=None)
 @given(
     values=arrays(np.float64, (4, 6), elements=st.floats(-2.0, 1.0)),
-    n=st.integers(0, 6),
-    n_taken=st.integers(0, 6),
+    k=st.integers(0, 8),
+    weights=arrays(np.float64, 4, elements=st.floats(0.01, 1.0)),
 )
-def test_greedy_returns_every_pick_it_can(
-    values: npt.NDArray[np.float64], n: int, n_taken: int
+def test_weighted_greedy_picks(
+    values: npt.NDArray[np.float64], k: int, weights: npt.NDArray[np.float64]
 ) -> None:
-    taken = np.arange(6) < n_taken
-    picks = _greedy(values, np.full(4, -np.inf), n, taken)
-    assert len(picks) == min(n, 6 - n_taken)
-    assert len(set(picks)) == len(picks) and not taken[picks].any()
-    if picks:  # the first pick has the best mean (ties broken by the lowest index)
-        free_means = np.where(taken, -np.inf, values.mean(axis=0))
-        assert picks[0] == int(np.argmax(free_means))
+    w = weights / weights.sum()
+    picks = weighted_greedy(values, w, k)
+    assert len(picks) == min(k, 6) and len(set(picks)) == len(picks)
+    if picks:  # the first pick has the best weighted mean (ties: the lowest index)
+        assert picks[0] == int(np.argmax(w @ values))
+    # Equal weights give the greedy global portfolio baseline (up to exact ties): the
+    # same mean of per-task maxima after every pick.
+    uniform = weighted_greedy(values, np.full(4, 0.25), k)
+    baseline = _greedy_portfolio(values, k)[: len(uniform)]
+    for n in range(1, len(uniform) + 1):
+        ours = values[:, uniform[:n]].max(axis=1).mean()
+        assert ours == pytest.approx(values[:, baseline[:n]].max(axis=1).mean(), abs=1e-12)
+
+
+def test_task_weights_follow_the_predicted_profile() -> None:
+    from recommender.portfolio import standardised_ranks
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(6, 50))
+    ranks = standardised_ranks(values)
+    profile = values[2] + 0.1 * rng.normal(size=50)  # the new task responds like task 2
+    w0 = task_weights(profile, ranks, 0.0)
+    np.testing.assert_allclose(w0, np.full(6, 1 / 6))
+    w = task_weights(profile, ranks, 10.0)
+    assert w.sum() == pytest.approx(1.0) and int(np.argmax(w)) == 2 and w[2] > 0.9
+    flat = task_weights(np.ones(50), ranks, 10.0)  # a flat prediction says nothing
+    np.testing.assert_allclose(flat, np.full(6, 1 / 6))
+
+
+def test_choose_rule_sharpens_only_when_profiles_carry_signal() -> None:
+    rng = np.random.default_rng(1)
+    # Two kinds of task with opposite optima over 40 configs; each config also has a
+    # task-independent bonus, so the plain portfolio's first pick is mediocre everywhere.
+    x = np.linspace(0.0, 1.0, 40)
+    kinds = np.arange(12) % 2
+    values = np.stack([1 - 4 * (x - (0.2 if k else 0.8)) ** 2 for k in kinds])
+    values += 0.05 * rng.normal(size=values.shape)
+    informative = values + 0.05 * rng.normal(size=values.shape)
+    beta, first, scores = choose_rule(informative, values)
+    assert beta > 0 or first == "surrogate"
+    assert scores[f"{first}/{beta:g}"] < scores["weighted/0"]
+    # Profiles that agree with every task alike say nothing: the plain portfolio stays.
+    beta, first, scores = choose_rule(np.ones((12, 40)), values)
+    assert (beta, first) == (0.0, "weighted")
+    assert len({v for k, v in scores.items() if k.startswith("weighted/")}) == 1

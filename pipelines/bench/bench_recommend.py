@@ -131,15 +131,15 @@ def time_recommend(store: DuckDBStore, space: str, n_queries: int) -> None:
     rng = np.random.default_rng(0)
     recommend(store, mfs[0], space=space)  # warm-up: load, verify, cache
     warm, cold = [], []
-    for q in range(n_queries):
+    for _ in range(n_queries):
         mf = mfs[int(rng.integers(len(mfs)))]
         t0 = time.perf_counter()
-        recommend(store, mf, space=space, seed=q)
+        recommend(store, mf, space=space)
         warm.append(time.perf_counter() - t0)
         registry._CACHE.clear()
         registry._VERIFIED.clear()
         t0 = time.perf_counter()
-        recommend(store, mf, space=space, seed=q)
+        recommend(store, mf, space=space)
         cold.append(time.perf_counter() - t0)
     for name, xs in (("warm", warm), ("cold (baseline)", cold)):
         q = np.percentile(np.array(xs) * 1000, [50, 95])

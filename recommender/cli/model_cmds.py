@@ -201,7 +201,6 @@ def models_rollback(space_name: str, db: Path | None, lock_timeout: float | None
     "--space", "space_name", default=None, help="Search space (default: by dataset modality)."
 )
 @click.option("--top-k", type=click.IntRange(min=1, max=100), default=5, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
 @db_option
 @json_option
 def recommend(
@@ -212,7 +211,6 @@ def recommend(
     task: str | None,
     space_name: str | None,
     top_k: int,
-    seed: int,
     db: Path | None,
     lock_timeout: float | None,
     as_json: bool,
@@ -232,7 +230,7 @@ def recommend(
         note = ensure_shipped(store, space_name)
         if note:
             click.echo(note, err=True)
-        result = run_recommend(store, mf, space=space_name, top_k=top_k, task=task, seed=seed)
+        result = run_recommend(store, mf, space=space_name, top_k=top_k, task=task)
     rows = [r.as_dict() for r in result.recommendations]
     if as_json:
         echo_json(rows)
@@ -295,14 +293,13 @@ def _read_mf(path: Path) -> dict[str, float]:
 
 
 def _table_row(r: dict[str, Any]) -> dict[str, Any]:
-    near = r["explanation"].get("nearest_tasks") or []
-    why = "; ".join(f"{n['task']}: {n['neighbour_score']:+.2f}" for n in near)
+    similar = r["explanation"].get("similar_tasks") or []
+    why = "; ".join(f"{n['task']} (w {n['weight']:.2f}): {n['score_there']:+.2f}" for n in similar)
     return {
         "rank": r["rank"],
         "predicted": f"{r['predicted']:+.2f} ± {r['uncertainty']:.2f}",
         "config": r["config"],
-        "source": r["source"],
-        "nearest tasks (score of nearest run)": why,
+        "similar tasks (weight): score there": why,
     }
 
 

@@ -2,9 +2,9 @@
 
 A bundle holds the space, the meta-feature scaler, the XGBoost ensemble and a compact
 memory of the training tasks (their meta-feature vectors and up to ``KEEP_PER_TASK``
-evaluated configs each, fewer with many tasks, with normalised scores) used for
-candidates, portfolio selection and explanations, so a warm recommendation never
-reads the runs table.
+evaluated configs each, fewer with many tasks, with normalised scores) and a pool of
+distinct evaluated configs with their value on every task, used for portfolio selection
+and explanations, so a warm recommendation never reads the runs table.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ MIN_RUNS_PER_TASK = 2
 # Rows the boosters see at most (an even, seeded subsample per task beyond it): keeps a
 # retrain on a million runs within about a minute on two cores.
 MAX_FIT_ROWS = 200_000
+# Choosing the portfolio's task-weighting sharpness: grouped folds, one booster each on at
+# most this many rows.
+OOF_FOLDS = 3
+OOF_MAX_ROWS = 60_000
 
 
 @dataclass
@@ -136,6 +140,25 @@ class FittedSurrogate:
     pool_values: npt.NDArray[np.float64]  # (T, P) value of each on every task (nearest run)
     meta: dict[str, Any] = field(default_factory=dict)
     _trees: dict[int, Any] = field(default_factory=dict, repr=False)
+    _pool_ranks: npt.NDArray[np.float64] | None = field(default=None, repr=False)
+
+    @property
+    def profile_beta(self) -> float:
+        """Sharpness of the portfolio's task weights (0, the plain portfolio, if unfitted)."""
+        return float(self.meta.get("profile_beta", 0.0))
+
+    @property
+    def profile_first(self) -> str:
+        """The portfolio's first pick: ``weighted`` (best weighted mean) or ``surrogate``."""
+        return str(self.meta.get("profile_first", "weighted"))
+
+    def pool_ranks(self) -> npt.NDArray[np.float64]:
+        """Standardised ranks of every task's pool values (computed once)."""
+        if self._pool_ranks is None:
+            from recommender.portfolio import standardised_ranks
+
+            self._pool_ranks = standardised_ranks(self.pool_values)
+        return self._pool_ranks
 
     def task_tree(self, t: int) -> tuple[Any, npt.NDArray[np.int64]]:
         """KD-tree over task ``t``'s kept configs (built once), and their memory rows."""
@@ -245,7 +268,44 @@ def fit_surrogate(
         {"metric": data.metric, "maximize": data.maximize, "fidelity": data.fidelity},
     )  # fmt: skip
     fitted.pool_x, fitted.pool_values = _portfolio_pool(fitted)
+    _fit_profile_beta(fitted, X, data.frame["score"].to_numpy(), task_idx, params, seed)
     return fitted
+
+
+def _fit_profile_beta(
+    fitted: FittedSurrogate,
+    X: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    task_idx: npt.NDArray[Any],
+    params: dict[str, Any] | None,
+    seed: int | None,
+) -> None:
+    """Choose the portfolio's rule (weighting sharpness, first pick) out of fold.
+
+    Tasks are split into ``OOF_FOLDS`` groups; one booster per group, trained on the
+    others, predicts the held tasks' scores over the pool. :func:`choose_rule` then
+    scores each rule leave-task-out. Nothing here sees a task it predicts.
+    """
+    from recommender.portfolio import CV_MAX_TASKS, choose_rule
+
+    T, P = len(fitted.task_names), fitted.pool_x.shape[0]
+    if T < 3 or P == 0:
+        fitted.meta.update(profile_beta=0.0, profile_first="weighted", profile_cv={})
+        return
+    rng = np.random.default_rng(seed)
+    needed = np.arange(T) if T <= CV_MAX_TASKS else rng.choice(T, CV_MAX_TASKS, replace=False)
+    order = rng.permutation(T)
+    profiles = np.zeros((T, P))
+    for f in range(min(OOF_FOLDS, T)):
+        held = order[f::OOF_FOLDS]
+        rows = np.flatnonzero(~np.isin(task_idx, held))
+        rows = rows[_fit_rows(len(rows), OOF_MAX_ROWS, seed)]
+        model = make_model({**(params or {}), "n_members": 1}, seed)
+        model.fit(X[rows], y[rows], groups=task_idx[rows])
+        for t in np.intersect1d(held, needed):
+            profiles[t] = model.predict(design_matrix(fitted.pool_x, fitted.task_vecs[t]))
+    beta, first, scores = choose_rule(profiles, fitted.pool_values, np.sort(needed))
+    fitted.meta.update(profile_beta=beta, profile_first=first, profile_cv=scores)
 
 
 def _fit_rows(n: int, cap: int, seed: int | None) -> npt.NDArray[np.int64]:

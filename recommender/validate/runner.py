@@ -144,9 +144,7 @@ def plan_configs(
     if top_k > 0:
         from recommender.recommend import recommend
 
-        result = recommend(
-            store, dict(features), space=space.name, top_k=top_k, task=task, seed=seed
-        )
+        result = recommend(store, dict(features), space=space.name, top_k=top_k, task=task)
         query_id, model_id = result.query_id, result.model_id
         for i, rec in enumerate(result.recommendations):
             rank = rec.rank or i + 1

@@ -40,10 +40,21 @@ def toy_score(config: dict[str, Any], n_instances: float) -> float:
 
 
 def fill_store(
-    store: DuckDBStore, *, n_tasks: int = 6, n_runs: int = 40, seed: int = 0, space: bool = True
+    store: DuckDBStore,
+    *,
+    n_tasks: int = 6,
+    n_runs: int = 40,
+    seed: int = 0,
+    space: bool = True,
+    shared: bool = False,
 ) -> list[str]:
-    """Write tasks, meta-features, runs (and the space) into ``store``; return task names."""
+    """Write tasks, meta-features, runs (and the space) into ``store``; return task names.
+
+    ``shared``: every task evaluates the same ``n_runs`` configs (a collection design, as
+    in the shipped data and LCBench); otherwise each task draws its own.
+    """
     rng = np.random.default_rng(seed)
+    design = [_draw_config(rng) for _ in range(n_runs)]
     if space:
         store.con.execute(
             "INSERT OR REPLACE INTO spaces (name, definition, source) VALUES ('toy', ?, 'test')",
@@ -56,11 +67,7 @@ def fill_store(
         store.add_metafeatures(name, toy_metafeatures(float(n_inst)), source="test")
         rows = []
         for r in range(n_runs):
-            config = {
-                "lr": float(10 ** rng.uniform(-4, -1)),
-                "layers": int(rng.integers(1, 5)),
-                "opt": str(rng.choice(["adam", "sgd"])),
-            }
+            config = design[r] if shared else _draw_config(rng)
             acc = toy_score(config, float(n_inst)) + float(rng.normal(0, 0.005))
             rows.append((f"{name}-{r}", name, json.dumps(config), json.dumps({"acc": acc})))
         if rows:
@@ -71,3 +78,11 @@ def fill_store(
                 rows,
             )
     return names
+
+
+def _draw_config(rng: np.random.Generator) -> dict[str, Any]:
+    return {
+        "lr": float(10 ** rng.uniform(-4, -1)),
+        "layers": int(rng.integers(1, 5)),
+        "opt": str(rng.choice(["adam", "sgd"])),
+    }
