@@ -5,6 +5,7 @@
 set -euo pipefail
 LC="${1:-../shared/benchmarks/lcbench}"
 WORK="${2:-$(mktemp -d)}"
+mkdir -p "$WORK"
 export RECOMMENDER_DB="$WORK/store.duckdb"
 cd "$(dirname "$0")/../.."
 
