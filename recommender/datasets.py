@@ -33,6 +33,10 @@ TABLE_SUFFIXES = {
 }
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 TARGET_NAMES = ("target", "label", "class", "y")
+# Without max_rows, a table file larger than this is described from a seeded sample of
+# at most CELL_BUDGET cells (rows x columns), so memory stays bounded by default.
+WHOLE_FILE_BYTES = 1 << 30
+CELL_BUDGET = 100_000_000
 # An integer-valued target with at most this many distinct values is a class label.
 MAX_CLASSES_INFERRED = 50
 # A string column is free text when its mean length and word count pass these.
@@ -274,7 +278,9 @@ def load_dataset(
         text_column: read the table as text, with this column as the document.
             Without it a table whose few feature columns include long free text is
             read as text too.
-        max_rows: keep at most this many rows (seeded, stratified for classes).
+        max_rows: keep at most this many rows (seeded, stratified for classes). Default:
+            every row, except for table files over ``WHOLE_FILE_BYTES``, which keep at
+            most ``CELL_BUDGET`` cells' worth of rows; ``n_rows_total`` tells.
         seed: random seed of the subsample.
         name: dataset name; default: the file stem.
 
@@ -307,7 +313,10 @@ def load_dataset(
             f"{path}: expected .csv, .tsv, .parquet, .jsonl, .npz or an image folder, "
             f"got {suffix or 'no suffix'}; convert the file"
         )
-    frame, n_total = _read_table(path, TABLE_SUFFIXES[suffix], target, problem, max_rows, seed)
+    kind = TABLE_SUFFIXES[suffix]
+    if max_rows is None and path.stat().st_size > WHOLE_FILE_BYTES:
+        max_rows = max(CELL_BUDGET // _count_columns(path, kind), 2)
+    frame, n_total = _read_table(path, kind, target, problem, max_rows, seed)
     if len(frame) == 0:
         raise DatasetError(f"{path}: no data rows; expected a header and at least 2 rows")
     target = target or _default_target(frame)
@@ -450,6 +459,21 @@ def _read_table(
         target = target or _default_target(pd.DataFrame(columns=columns))
         _check_target(pd.DataFrame(columns=columns), target, path.stem)
         return _sample_table(con, path, kind, columns, target, problem, max_rows, seed)
+    except duckdb.Error as err:
+        reason = str(err).splitlines()[0]
+        raise DatasetError(
+            f"{path}: cannot read as {kind} ({reason}); expected a UTF-8 table with a header"
+        ) from err
+    finally:
+        con.close()
+
+
+def _count_columns(path: Path, kind: str) -> int:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return max(len(con.sql(_reader_sql(kind), params=[str(path)]).columns), 1)
     except duckdb.Error as err:
         reason = str(err).splitlines()[0]
         raise DatasetError(

@@ -70,6 +70,22 @@ def test_max_rows_is_stratified_and_seeded(
     assert not ds.X.equals(other.X)
 
 
+def test_large_files_are_sampled_by_default(
+    tmp_path: Path, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recommender.datasets as datasets
+
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    assert len(load_dataset(path, "label").X) == 200  # under the size limit: every row
+    monkeypatch.setattr(datasets, "WHOLE_FILE_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(datasets, "CELL_BUDGET", 150)  # 3 columns -> 50 rows
+    ds = load_dataset(path, "label")
+    assert (len(ds.X), ds.n_rows_total) == (50, 200)
+    explicit = load_dataset(path, "label", max_rows=80)  # an explicit size wins
+    assert len(explicit.X) == 80
+
+
 def test_max_rows_regression_sample(tmp_path: Path, frame: pd.DataFrame) -> None:
     frame.to_parquet(tmp_path / "d.parquet")
     ds = load_dataset(tmp_path / "d.parquet", "x", max_rows=50)

@@ -24,7 +24,8 @@ from recommender.cli.options import db_option, echo_json, echo_table, json_optio
     "--max-rows",
     type=click.IntRange(min=2),
     default=None,
-    help="Describe a seeded, stratified sample of at most this many rows.",
+    help="Describe a seeded, stratified sample of at most this many rows "
+    "(default: all rows; table files over 1 GiB: at most 100 million cells).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every sample.")
 @click.option(
