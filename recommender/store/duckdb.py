@@ -20,6 +20,8 @@ from recommender.store.migrations import LATEST_VERSION, MIGRATIONS
 from recommender.store.paths import default_db_path, default_lock_timeout
 from recommender.types import Task
 
+RELEASED_WAIT_S = 600.0  # lock wait for writes inside DuckDBStore.released()
+
 _LOCK_MARKERS = ("lock", "conflicting", "being used by another process")
 
 
@@ -59,6 +61,7 @@ class DuckDBStore:
         self.read_only = read_only
         self.lock_timeout = default_lock_timeout() if lock_timeout is None else lock_timeout
         self._depth = 0  # nesting of transaction()
+        self._released = False  # connection closed by released()
         in_memory = self.path == ":memory:"
         if not in_memory:
             p = Path(self.path)
@@ -77,8 +80,11 @@ class DuckDBStore:
             raise
 
     # -- connection ---------------------------------------------------------------
-    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + max(self.lock_timeout, 0.0)
+    def _connect(
+        self, read_only: bool, lock_timeout: float | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        wait = self.lock_timeout if lock_timeout is None else lock_timeout
+        deadline = time.monotonic() + max(wait, 0.0)
         delay = 0.05
         while True:
             try:
@@ -92,7 +98,7 @@ class DuckDBStore:
                 if time.monotonic() >= deadline:
                     raise StoreError(
                         f"store {self.path} is busy (another process holds it); waited "
-                        f"{self.lock_timeout:g} s; retry when it finishes or raise "
+                        f"{wait:g} s; retry when it finishes or raise "
                         f"--lock-timeout / RECOMMENDER_LOCK_TIMEOUT"
                     ) from err
                 time.sleep(delay)
@@ -185,6 +191,40 @@ class DuckDBStore:
             self.con.execute("COMMIT")
         finally:
             self._depth = 0
+
+    @contextlib.contextmanager
+    def released(self) -> Iterator[None]:
+        """Give up the file (and its lock) for a long block; write inside via :meth:`attached`.
+
+        Other processes can read and write the store meanwhile (a validation that trains
+        for minutes should not lock everyone out). An in-memory store stays as it is.
+        """
+        if self.path == ":memory:" or self._released:
+            yield
+            return
+        self.close()
+        self._released = True
+        try:
+            yield
+        finally:
+            self._released = False
+            self.con = self._connect(self.read_only)
+
+    @contextlib.contextmanager
+    def attached(self) -> Iterator[None]:
+        """Inside :meth:`released`: hold the file for this block only.
+
+        It waits for the lock at least ``RELEASED_WAIT_S``: what is written here (a
+        finished training run) is worth waiting for.
+        """
+        if not self._released:
+            yield
+            return
+        self.con = self._connect(self.read_only, max(self.lock_timeout, RELEASED_WAIT_S))
+        try:
+            yield
+        finally:
+            self.close()
 
     # -- tasks and meta-features ----------------------------------------------------
     def add_task(

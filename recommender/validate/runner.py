@@ -1,9 +1,10 @@
 """Plan validation configs, train them locally or on Ray, and record every run.
 
 Each finished run is written in its own transaction (runs row + curve points), so an
-interrupted validation keeps what finished. Runs are shaped like ingested ones
-(``space`` column, every parameter of the space as a key in ``params``), so the next
-``retrain`` of that space learns from them.
+interrupted validation keeps what finished. The store file is released while configs
+train and re-opened for each write, so other processes can use it meanwhile. Runs are
+shaped like ingested ones (``space`` column, every parameter of the space as a key in
+``params``), so the next ``retrain`` of that space learns from them.
 """
 
 from __future__ import annotations
@@ -305,20 +306,22 @@ def run_validation(
 
     def done(p: PlannedConfig, result: TrainResult) -> None:
         key = run_key(dataset.name, the_space.name, p.config, seed, budget)
-        record_run(
-            store, run_key=key, task=dataset.name, space=the_space.name, params=p.config,
-            result=result, batch=batch, query_id=query_id,
-        )  # fmt: skip
+        with store.attached():
+            record_run(
+                store, run_key=key, task=dataset.name, space=the_space.name, params=p.config,
+                result=result, batch=batch, query_id=query_id,
+            )  # fmt: skip
         outcome = ValidationOutcome(p, result, key)
         report.outcomes.append(outcome)
         if on_result is not None:
             on_result(outcome)
 
     run = _run_ray if executor == "ray" else _run_local
-    run(
-        dataset, planned, budget=budget, seed=seed, device=dev, options=trainer_options,
-        done=done, parallel=parallel,
-    )  # fmt: skip
+    with store.released():  # other processes may use the store while configs train
+        run(
+            dataset, planned, budget=budget, seed=seed, device=dev, options=trainer_options,
+            done=done, parallel=parallel,
+        )  # fmt: skip
     order = {id(p): i for i, p in enumerate(planned)}
     report.outcomes.sort(key=lambda o: order[id(o.planned)])
     return report

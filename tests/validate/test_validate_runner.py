@@ -195,3 +195,37 @@ def test_parallel_processes_give_the_same_runs(store: DuckDBStore) -> None:
     assert len(other.runs(task="blobs")) == 3
     with pytest.raises(RecommenderError, match="parallel"):
         _validate(other, parallel=0)
+
+
+def _write_from_another_process(path: Path, task: str) -> int:
+    """Open the store writable in a fresh process without waiting for the lock."""
+    import subprocess
+
+    code = (
+        "import sys; from recommender.store import DuckDBStore\n"
+        "with DuckDBStore(sys.argv[1], lock_timeout=0) as s:\n"
+        "    s.add_metafeatures(sys.argv[2], {'NumberOfInstances': 1.0}, source='other')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path), task], capture_output=True)
+    return done.returncode
+
+
+def test_store_is_free_for_other_processes_while_configs_train(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "store.duckdb"
+    codes: list[int] = []
+    real_train = runner.train_config
+
+    def train_while_another_process_writes(*args: Any, **kwargs: Any) -> Any:
+        codes.append(_write_from_another_process(path, f"other{len(codes)}"))
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "train_config", train_while_another_process_writes)
+    with DuckDBStore(path) as store:
+        assert _write_from_another_process(path, "blocked") != 0  # held while open
+        report = _validate(store, baselines="default,random:1", epochs=1)
+        assert codes == [0, 0]  # each config trained while another process wrote
+        assert len(store.runs(task="blobs")) == 2  # and every finished run was stored
+        assert {"other0", "other1"} <= set(store.metafeatures())
+        assert [o.result.status for o in report.outcomes] == ["ok", "ok"]
