@@ -171,6 +171,44 @@ class Space:
                 col += p.width
         return out
 
+    def encode_frame(self, frame: Any) -> npt.NDArray[np.float64]:
+        """Like :meth:`encode`, column by column, for a DataFrame with a column per parameter.
+
+        Missing cells (NaN/None) count as unset; the result equals ``encode`` of the rows
+        as dicts without their missing entries.
+        """
+        import pandas as pd
+
+        n = len(frame)
+        out = np.full((n, len(self.feature_names)), np.nan)
+        present = {
+            p.name: (frame[p.name].notna().to_numpy() if p.name in frame else np.zeros(n, bool))
+            for p in self.params
+        }
+        col = 0
+        for p in self.params:
+            active = present[p.name].copy()
+            if p.condition is not None:
+                parent, values = p.condition
+                parent_values = frame[parent] if parent in frame else pd.Series([None] * n)
+                active &= present.get(parent, np.zeros(n, bool))
+                active &= parent_values.isin(list(values)).to_numpy()
+            if active.any():
+                values_p = frame[p.name][active]
+                if p.type == "categorical":
+                    block = np.zeros((int(active.sum()), p.width))
+                    for k, choice in enumerate(p.choices):
+                        block[:, k] = (values_p == choice).to_numpy(dtype=bool)
+                    out[active, col : col + p.width] = block
+                else:
+                    x = values_p.to_numpy(dtype=float)
+                    lo, hi = float(p.low), float(p.high)  # type: ignore[arg-type]
+                    if p.log:
+                        lo, hi, x = math.log(lo), math.log(hi), np.log(x)
+                    out[active, col] = 0.0 if hi == lo else (x - lo) / (hi - lo)
+            col += p.width
+        return out
+
     def decode(self, array: npt.ArrayLike) -> list[dict[str, Any]]:
         """Encoded rows -> configurations (argmax for one-hot, clipped, conditions applied)."""
         arr = np.atleast_2d(np.asarray(array, dtype=float))

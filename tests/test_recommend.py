@@ -23,7 +23,7 @@ from tests.surrogate.synthetic import FAST, TOY_SPACE, best_log_lr, fill_store, 
 
 @pytest.fixture
 def trained(store: DuckDBStore, tmp_path: Path) -> DuckDBStore:
-    fill_store(store, shared=True)  # one config design run on every task
+    fill_store(store, n_tasks=12, shared=True)  # one config design run on every task
     train_and_register(
         store, space="toy", metric="acc", maximize=True, params=FAST, directory=tmp_path
     )
@@ -50,6 +50,24 @@ def test_recommendations_are_in_space_logged_and_adapt(
     ).fetchone()
     assert row[0] == "new" and row[1] == result.model_id
     assert len(json.loads(row[2])) == 4
+
+
+def test_few_tasks_keep_the_plain_portfolio(store: DuckDBStore, tmp_path: Path) -> None:
+    """Six tasks are too few for the cross-validated rule to trust the surrogate's profiles."""
+    from recommender.registry import champion
+
+    fill_store(store, n_tasks=6, shared=True)
+    train_and_register(
+        store, space="toy", metric="acc", maximize=True, params=FAST, directory=tmp_path
+    )
+    fitted = champion(store, "toy").surrogate
+    assert (fitted.profile_first, fitted.profile_beta) == ("weighted", 0.0)
+    assert set(fitted.meta["profile_cv"]) == {
+        f"{first}/{beta}" for first in ("weighted", "surrogate") for beta in (0, 2, 5, 10, 20, 50)
+    }
+    small = recommend(store, toy_metafeatures(300.0), space="toy", top_k=3, log=False)
+    large = recommend(store, toy_metafeatures(3e4), space="toy", top_k=3, log=False)
+    assert [r.config for r in small.recommendations] == [r.config for r in large.recommendations]
 
 
 def test_configs_differ_and_not_logged(trained: DuckDBStore) -> None:

@@ -340,6 +340,8 @@ class DuckDBStore:
     ) -> Any:
         """Successful runs as a pandas DataFrame: ``task, fidelity, <params...>, value``.
 
+        Rows come ordered by task and run key, the same on every call.
+
         Args:
             space: runs ingested under this space name; ``None`` means any space.
             params: parameter names to extract (missing ones come back as NaN/None).
@@ -373,11 +375,14 @@ class DuckDBStore:
         if fidelity is None:
             sql += (
                 " QUALIFY row_number() OVER (PARTITION BY task, _params "
-                "ORDER BY fidelity DESC NULLS LAST) = 1"
+                "ORDER BY fidelity DESC NULLS LAST, run_key) = 1"
             )
+        # A fixed order: the window (and parallel scans) would otherwise return rows in a
+        # different order on every call, and seeded subsamples would differ.
+        sql += " ORDER BY task, run_key"
         df = self.con.execute(sql, args).df()
         for p in params:
-            df[p] = df[p].map(_decode_json_scalar)
+            df[p] = _decode_json_column(df[p])
         return df.drop(columns=["_params"])
 
     def info(self) -> dict[str, Any]:
@@ -424,6 +429,24 @@ def _json_path(name: str) -> str:
 
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _decode_json_column(column: Any) -> Any:
+    """JSON scalars (text, or None) -> Python values, vectorised for numbers.
+
+    Numbers parse in one pass; the rest (strings, booleans) are decoded once per distinct
+    value. Missing cells stay missing (NaN).
+    """
+    import pandas as pd
+
+    numbers = pd.to_numeric(column, errors="coerce")
+    other = column.notna() & numbers.isna()
+    if not other.any():
+        return numbers
+    table = {v: _decode_json_scalar(v) for v in pd.unique(column[other])}
+    out = numbers.astype(object)
+    out[other] = column[other].map(table)
+    return out
 
 
 def _decode_json_scalar(value: Any) -> Any:

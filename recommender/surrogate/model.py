@@ -112,14 +112,12 @@ def load_training_data(
             "meta-features; ingest them with: recommender ingest FILE --kind metafeatures"
         )
     df = df[df["task"].isin(usable)].reset_index(drop=True)
-    configs = df[space.names].to_dict("records")
-    configs = [{k: v for k, v in c.items() if v is not None and v == v} for c in configs]
     frame = pd.DataFrame({"task": df["task"], "value": df["value"].astype(float)})
     frame["score"] = normalize_per_task(frame, maximize=maximize, method=method)
     frame["run_key"] = df["run_key"]
     mf = {t: mf_all[t] for t in usable}
     return TrainingData(
-        space, metric, maximize, fidelity, frame, space.encode(configs), mf, dropped
+        space, metric, maximize, fidelity, frame, space.encode_frame(df[space.names]), mf, dropped
     )
 
 
