@@ -177,7 +177,7 @@ def train_and_register(
     report.status = "promoted" if promote_it else "kept_champion"
     report.n_tasks, report.params = len(data.tasks), chosen
     report.duration_s = time.perf_counter() - start
-    report.message = _message(report)
+    report.message = f"{_message(report)}; {_rule_note(fitted)}"
     return report
 
 
@@ -209,6 +209,15 @@ def _message(r: RetrainReport) -> str:
     return f"model {r.model_id}: leave-task-out top-1 regret {ours:.3f}; promoted (first model)"
 
 
+def _rule_note(fitted: FittedSurrogate) -> str:
+    if fitted.profile_beta == 0 and fitted.profile_first == "weighted":
+        return "portfolio rule: plain global portfolio (no reliable per-task signal in CV)"
+    return (
+        f"portfolio rule: {fitted.profile_first} first pick, "
+        f"task weighting sharpness {fitted.profile_beta:g}"
+    )
+
+
 def _register(
     store: Any,
     fitted: FittedSurrogate,
@@ -231,6 +240,7 @@ def _register(
         "champion": report.champion_eval,
         "champion_id": report.champion_id,
         "n_train_rows": int(len(data.frame)),
+        "portfolio_rule": f"{fitted.profile_first}/{fitted.profile_beta:g}",
     }
     try:
         with store.transaction() as con:

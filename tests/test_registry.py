@@ -23,6 +23,8 @@ def test_train_promote_nothing_new_and_force(store: DuckDBStore, tmp_path: Path)
     assert first.status == "promoted" and first.model_id == 1
     assert first.n_runs == 240 and first.n_tasks == 6
     assert 0 <= first.challenger_eval["top1_regret"] < 1
+    assert "portfolio rule: plain global portfolio" in first.message  # 6 tasks: too few
+    assert list_models(store, space="toy")[0]["evaluation"]["portfolio_rule"] == "weighted/0"
     again = _train(store, tmp_path)
     assert again.status == "nothing_new" and "nothing new" in again.message
     forced = _train(store, tmp_path, force=True)
