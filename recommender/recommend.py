@@ -42,7 +42,8 @@ def recommend(
         store: an open store (writable if ``log``).
         metafeatures: OpenML-named meta-features of the task.
         space: space name, as given to ``retrain``.
-        top_k: how many configurations to return.
+        top_k: how many configurations to return (fewer when the model knows fewer
+            distinct evaluated configurations).
         task: name of the task, if known (logged with the query).
         log: record the query in the store's ``queries`` table.
 

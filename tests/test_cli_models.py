@@ -79,6 +79,21 @@ def test_retrain_recommend_models_cycle(runner: CliRunner, toy_db: Path, tmp_pat
     _fails(runner, ["models", "promote", "7"], "no model 7")
 
 
+def test_recommend_says_when_it_knows_fewer_configs(
+    runner: CliRunner, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recommender import evaluate
+
+    monkeypatch.setattr(evaluate, "TUNING_GRID", (FAST,))
+    with DuckDBStore(db_path) as store:
+        fill_store(store, n_tasks=4, n_runs=2, shared=True)  # two distinct configs in all
+    _ok(runner, ["retrain", "--space", "toy", "--metric", "acc", "--maximize"])
+    result = runner.invoke(cli, ["recommend", "--task", "task0", "--space", "toy", "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 2
+    assert "note: 2 recommendation(s), not 5" in result.stderr
+
+
 def test_recommend_errors(runner: CliRunner, db_path: Path, tmp_path: Path) -> None:
     mf = tmp_path / "mf.json"
     mf.write_text(json.dumps(toy_metafeatures(2000.0)))

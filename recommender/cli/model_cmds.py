@@ -232,6 +232,12 @@ def recommend(
             click.echo(note, err=True)
         result = run_recommend(store, mf, space=space_name, top_k=top_k, task=task)
     rows = [r.as_dict() for r in result.recommendations]
+    if len(rows) < top_k:
+        click.echo(
+            f"note: {len(rows)} recommendation(s), not {top_k}: the model knows only "
+            f"{len(rows)} distinct evaluated configuration(s); ingest more runs and retrain",
+            err=True,
+        )
     if as_json:
         echo_json(rows)
         return
