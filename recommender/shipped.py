@@ -127,9 +127,55 @@ def load_shipped(
     Raises:
         ModelError: the shipped files are missing or fail their checksums.
     """
+    root = directory or shipped_dir()
+    model_id, counts = _register_pack(store, root, space)
+    return (
+        f"loaded the shipped knowledge: {counts['runs']} runs on {counts['tasks']} datasets "
+        f"and surrogate {model_id} for space {space!r} (once per store)"
+    )
+
+
+def refresh_shipped(store: DuckDBStore, space: str, directory: Path | None = None) -> str | None:
+    """Replace a store's shipped champion by the installed package's, if that one differs.
+
+    Only when the champion is the shipped model (the store never trained its own for the
+    space): a model the user trained is never replaced. New shipped runs are added
+    (ingestion is idempotent); the old shipped model is archived, so ``models rollback``
+    brings it back. Returns a one-line note, or ``None`` when nothing changed.
+    """
+    from recommender.registry import checksum
+
+    prefix = PACKS.get(space)
+    root = directory or shipped_dir()
+    if store.read_only or prefix is None or not (root / f"{prefix}registry.json").exists():
+        return None
+    if not has_shipped(store, space):
+        return None
+    rows = store.con.execute(
+        "SELECT model_id, checksum, evaluation, status FROM models WHERE space = ?", [space]
+    ).fetchall()
+    champions = [r for r in rows if r[3] == "champion"]
+    if len(champions) != 1:
+        return None
+    model_id, stored_sum, evaluation, _ = champions[0]
+    flagged = bool(json.loads(evaluation or "{}").get("shipped_model"))
+    if not flagged and len(rows) != 1:  # stores loaded before the flag: the only model
+        return None
+    if checksum(root / f"{prefix}model") == stored_sum:
+        return None
+    new_id, _ = _register_pack(store, root, space, replaces=int(model_id))
+    return (
+        f"updated the shipped surrogate for space {space!r} to the installed package's "
+        f"(model {new_id}; model {model_id} archived, `recommender models rollback` restores it)"
+    )
+
+
+def _register_pack(
+    store: DuckDBStore, root: Path, space: str, replaces: int | None = None
+) -> tuple[int, dict[str, int]]:
+    """Copy the pack's model, ingest its runs and register the model as champion, at once."""
     from recommender.registry import checksum, models_dir
 
-    root = directory or shipped_dir()
     bad = verify(root)
     if bad:
         raise ModelError(
@@ -144,9 +190,12 @@ def load_shipped(
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(root / f"{prefix}model", target)
+    evaluation = {**meta["evaluation"], "shipped_model": True}
     try:
         with store.transaction() as con:  # runs, meta-features and model: all or nothing
             counts = load_runs_into(store, root, prefix=prefix, space=space)
+            if replaces is not None:
+                con.execute("UPDATE models SET status = 'archived' WHERE model_id = ?", [replaces])
             # The data snapshot the model was trained on: the newest batch of its runs.
             newest = con.execute(
                 "SELECT max(batch_id) FROM runs WHERE space = ? AND status = 'ok'",
@@ -159,19 +208,19 @@ def load_shipped(
                 "current_timestamp)",
                 [model_id, meta["space"], meta["metric"], meta["maximize"], meta["fidelity"],
                  meta["kind"], str(target), checksum(target), meta["n_runs"], meta["n_tasks"],
-                 newest, json.dumps(meta["evaluation"])],
+                 newest, json.dumps(evaluation)],
             )  # fmt: skip
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
-    return (
-        f"loaded the shipped knowledge: {counts['runs']} runs on {counts['tasks']} datasets "
-        f"and surrogate {model_id} for space {space!r} (once per store)"
-    )
+    return model_id, counts
 
 
 def ensure_shipped(store: DuckDBStore, space: str) -> str | None:
-    """Load the shipped knowledge if ``space`` needs it and the store lacks it; return the note."""
-    if store.read_only or not needs_shipped(store, space):
+    """Load the shipped knowledge if ``space`` needs it and the store lacks it, or bring a
+    shipped champion up to the installed package's; return the note (``None``: nothing)."""
+    if store.read_only:
         return None
-    return load_shipped(store, space=space)
+    if needs_shipped(store, space):
+        return load_shipped(store, space=space)
+    return refresh_shipped(store, space)

@@ -52,6 +52,51 @@ def test_loaded_once_and_only_when_needed(store: DuckDBStore) -> None:
     assert store.info()["runs"] == n >= 40 * 64
 
 
+def _newer_pack(tmp_path: Path) -> Path:
+    """A copy of the shipped files whose tabular model differs (as after a package upgrade)."""
+    import hashlib
+
+    copy = tmp_path / "data"
+    shutil.copytree(shipped_dir(), copy)
+    sidecar = copy / "model" / "model.json"
+    obj = json.loads(sidecar.read_text())
+    obj["meta"]["note"] = "a newer release"
+    sidecar.write_text(json.dumps(obj))
+    lines = []
+    for line in (copy / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        if name.strip() == "model/model.json":
+            digest = hashlib.sha256(sidecar.read_bytes()).hexdigest()
+        lines.append(f"{digest}  {name.strip()}")
+    (copy / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    assert verify(copy) == []
+    return copy
+
+
+def test_a_newer_shipped_model_replaces_the_shipped_champion_only(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    from recommender.registry import list_models, train_and_register
+    from recommender.shipped import refresh_shipped
+
+    load_shipped(store)
+    runs = store.info()["runs"]
+    assert refresh_shipped(store, SHIPPED_SPACE) is None  # same package: nothing to do
+    newer = _newer_pack(tmp_path)
+    note = refresh_shipped(store, SHIPPED_SPACE, newer)
+    assert note and "updated the shipped surrogate" in note
+    status = {m["model_id"]: m["status"] for m in list_models(store, space=SHIPPED_SPACE)}
+    assert status == {1: "archived", 2: "champion"} and store.info()["runs"] == runs
+    assert refresh_shipped(store, SHIPPED_SPACE, newer) is None  # already current
+    # A model the user trained is never replaced by a shipped one.
+    params = {"n_estimators": 10, "max_depth": 2, "n_members": 1}
+    train_and_register(
+        store, space=SHIPPED_SPACE, metric="val_score", maximize=True, params=params, force=True
+    )
+    assert refresh_shipped(store, SHIPPED_SPACE) is None
+    assert [m["status"] for m in list_models(store, space=SHIPPED_SPACE)].count("champion") == 1
+
+
 def test_corrupt_shipped_files_are_refused(store: DuckDBStore, tmp_path: Path) -> None:
     copy = tmp_path / "data"
     shutil.copytree(shipped_dir(), copy)
