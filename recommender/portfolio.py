@@ -152,27 +152,50 @@ def select(
 
 def recommend_encoded(
     fitted: FittedSurrogate, vec: FloatArray, k: int
-) -> tuple[FloatArray, FloatArray]:
-    """The chosen configs (encoded, best first) and the known tasks' weights."""
+) -> tuple[FloatArray, FloatArray, list[int]]:
+    """The chosen configs (encoded, best first), the known tasks' weights, their pool rows."""
     if fitted.pool_x.shape[0] == 0:
         from recommender.errors import ModelError
 
         raise ModelError("the model holds no evaluated configs; retrain it on runs")
     picks, w, _ = select(fitted, vec, k)
-    return fitted.pool_x[picks], w
+    return fitted.pool_x[picks], w, picks
+
+
+def hedges(
+    fitted: FittedSurrogate, picks: list[int], weights: FloatArray, n: int = 3
+) -> list[list[dict[str, Any]]]:
+    """For each pick after the first: the known tasks where it most raises the set's best.
+
+    ``gain`` is how much the pick improves on the best of the picks before it there, in
+    the task's normalised value (1 = the task's best config, 0 = its median); tasks are
+    ordered by weight times gain, and only tasks with a gain are listed.
+    """
+    S = fitted.pool_values
+    out: list[list[dict[str, Any]]] = [[]]
+    for i in range(1, len(picks)):
+        before = S[:, picks[:i]].max(axis=1)
+        gain = np.maximum(S[:, picks[i]] - before, 0.0)
+        order = np.argsort(-(weights * gain), kind="stable")
+        out.append(
+            [
+                {"task": fitted.task_names[int(t)], "gain": round(float(gain[t]), 3)}
+                for t in order[:n]
+                if gain[t] > 0
+            ]
+        )
+    return out
 
 
 def explain(
-    fitted: FittedSurrogate, x: FloatArray, weights: FloatArray, vec: FloatArray, n: int = 3
+    fitted: FittedSurrogate, j: int, weights: FloatArray, vec: FloatArray, n: int = 3
 ) -> list[dict[str, Any]]:
-    """The known tasks that weigh most for this query, and how this config did on each.
+    """The known tasks that weigh most for this query, and how pool config ``j`` did on each.
 
     Equal weights (the plain portfolio) are ordered by meta-feature distance to the
     query. ``score_there`` is the config's measured value on that task: 1 = the task's
     best config, 0 = its median.
     """
-    j = int(np.argmin(((np.nan_to_num(fitted.pool_x, nan=-1.0) - np.nan_to_num(x, nan=-1.0)) ** 2)
-                      .sum(axis=1)))  # fmt: skip
     out = []
     distance = np.sqrt(((fitted.task_vecs - vec) ** 2).sum(axis=1))
     for t in np.lexsort((distance, -np.round(weights, 6)))[:n]:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from recommender.errors import DatasetError, ModelError
-from recommender.portfolio import explain, recommend_encoded
+from recommender.portfolio import explain, hedges, recommend_encoded
 from recommender.registry import champion
 from recommender.space import Space, load_space
 from recommender.surrogate.model import FittedSurrogate
@@ -87,12 +87,17 @@ def recommend_with(
     """
     _check_metafeatures(metafeatures)
     vec, missing = fitted.task_vector(metafeatures)
-    X, weights = recommend_encoded(fitted, vec, top_k)
+    X, weights, picks = recommend_encoded(fitted, vec, top_k)
+    covers = hedges(fitted, picks, weights)
     members = fitted.predict_members(X, vec)
     configs = fitted.space.decode(X)
     out = []
     for rank, config in enumerate(configs, start=1):
-        why: dict[str, Any] = {"similar_tasks": explain(fitted, X[rank - 1], weights, vec)}
+        why: dict[str, Any] = {
+            "similar_tasks": explain(fitted, picks[rank - 1], weights, vec),
+            "role": "best expected" if rank == 1 else "hedge",
+            "hedge_for": covers[rank - 1],
+        }
         if missing:
             why["imputed_metafeatures"] = missing
         out.append(

@@ -42,6 +42,10 @@ def test_recommendations_are_in_space_logged_and_adapt(
         assert math.isfinite(r.predicted) and r.uncertainty >= 0
         similar = r.explanation["similar_tasks"]
         assert similar and all(0 < s["weight"] <= 1 for s in similar)
+        assert r.explanation["role"] == ("best expected" if r.rank == 1 else "hedge")
+        assert all(h["gain"] > 0 for h in r.explanation["hedge_for"])
+    assert result.recommendations[0].explanation["hedge_for"] == []
+    assert any(r.explanation["hedge_for"] for r in result.recommendations[1:])
     # The first pick follows the task: its learning rate sits near the true optimum.
     top_lr = math.log10(result.recommendations[0].config["lr"])
     assert abs(top_lr - best_log_lr(n_instances)) < 0.75
@@ -165,3 +169,21 @@ def test_choose_rule_sharpens_only_when_profiles_carry_signal() -> None:
     beta, first, scores = choose_rule(np.ones((12, 40)), values)
     assert (beta, first) == (0.0, "weighted")
     assert len({v for k, v in scores.items() if k.startswith("weighted/")}) == 1
+
+
+def test_hedges_name_the_tasks_a_pick_covers() -> None:
+    from types import SimpleNamespace
+
+    from recommender.portfolio import hedges
+
+    fitted = SimpleNamespace(
+        pool_values=np.array([[1.0, 0.2, 0.0], [0.5, 0.9, 0.0], [0.1, 0.4, 0.0]]),
+        task_names=["a", "b", "c"],
+    )
+    out = hedges(fitted, [0, 1, 2], np.full(3, 1 / 3))  # type: ignore[arg-type]
+    assert out[0] == []
+    assert out[1] == [{"task": "b", "gain": 0.4}, {"task": "c", "gain": 0.3}]
+    assert out[2] == []  # the third pick improves nowhere
+    # A heavier weight on c puts it first.
+    out = hedges(fitted, [0, 1], np.array([0.1, 0.1, 0.8]))  # type: ignore[arg-type]
+    assert [h["task"] for h in out[1]] == ["c", "b"]

@@ -301,8 +301,11 @@ def _read_mf(path: Path) -> dict[str, float]:
 def _table_row(r: dict[str, Any]) -> dict[str, Any]:
     similar = r["explanation"].get("similar_tasks") or []
     why = "; ".join(f"{n['task']} (w {n['weight']:.2f}): {n['score_there']:+.2f}" for n in similar)
+    role = r["explanation"].get("role", "")
+    covers = [c["task"] for c in r["explanation"].get("hedge_for") or []][:2]
     return {
         "rank": r["rank"],
+        "role": f"{role}: {', '.join(covers)}" if covers else role,
         "predicted": f"{r['predicted']:+.2f} ± {r['uncertainty']:.2f}",
         "config": r["config"],
         "similar tasks (weight): score there": why,
