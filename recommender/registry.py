@@ -151,6 +151,11 @@ def train_and_register(
         )
         return report
     data = load_training_data(store, sp, metric=metric, maximize=maximize, fidelity=fidelity)
+    if len(data.tasks) < 2:
+        raise ModelError(
+            f"retrain learns across tasks: expected runs and meta-features for at least 2 "
+            f"tasks in space {sp.name!r}, got {len(data.tasks)}; ingest runs of more tasks"
+        )
     tuned: dict[str, Any] | None = None  # the CV of the chosen settings, if tuning ran it
     if params:
         chosen = dict(params)

@@ -106,3 +106,9 @@ def test_retrain_pipeline_says_nothing_new(
     assert capsys.readouterr().out.strip() == "nothing new"
     assert module.main([*args[:-1], "--minimize", "--space", "nope"]) == 1
     assert "unknown space 'nope'" in capsys.readouterr().err
+
+
+def test_one_task_is_not_enough(store: DuckDBStore, tmp_path: Path) -> None:
+    fill_store(store, n_tasks=1)
+    with pytest.raises(ModelError, match="at least 2 tasks in space 'toy', got 1"):
+        _train(store, tmp_path)
