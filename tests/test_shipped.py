@@ -159,3 +159,24 @@ def test_forest_surrogate_end_to_end(db_path: Path) -> None:
     with DuckDBStore(db_path, read_only=True) as store:
         used = store.con.execute("SELECT model_id FROM queries").fetchall()
     assert used == [(2,)]
+
+
+def test_every_shipped_file_is_declared_as_package_data() -> None:
+    """A wheel (not only an editable install) must carry every file SHA256SUMS lists."""
+    import fnmatch
+
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["recommender"]
+    names = [line.split(maxsplit=1)[1].strip() for line in (shipped_dir() / "SHA256SUMS")
+             .read_text().splitlines() if line.strip()]  # fmt: skip
+    assert names
+    for name in [*names, "SHA256SUMS"]:
+        path = f"shipped_data/{name}"
+        # setuptools globs do not cross "/": match segment by segment.
+        assert any(
+            path.count("/") == pattern.count("/") and fnmatch.fnmatch(path, pattern)
+            for pattern in patterns
+        ), f"{path} is not package data"
