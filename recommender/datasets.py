@@ -313,10 +313,7 @@ def load_dataset(
             f"{path}: expected .csv, .tsv, .parquet, .jsonl, .npz or an image folder, "
             f"got {suffix or 'no suffix'}; convert the file"
         )
-    kind = TABLE_SUFFIXES[suffix]
-    if max_rows is None and path.stat().st_size > WHOLE_FILE_BYTES:
-        max_rows = max(CELL_BUDGET // _count_columns(path, kind), 2)
-    frame, n_total = _read_table(path, kind, target, problem, max_rows, seed)
+    frame, n_total = _read_table(path, TABLE_SUFFIXES[suffix], target, problem, max_rows, seed)
     if len(frame) == 0:
         raise DatasetError(f"{path}: no data rows; expected a header and at least 2 rows")
     target = target or _default_target(frame)
@@ -445,7 +442,11 @@ def _read_table(
     max_rows: int | None,
     seed: int,
 ) -> tuple[pd.DataFrame, int | None]:
-    """Read a table with DuckDB; with ``max_rows``, stream a seeded per-class sample."""
+    """Read a table with DuckDB; with ``max_rows``, stream a seeded per-class sample.
+
+    Without ``max_rows``, a file over ``WHOLE_FILE_BYTES`` is sampled to ``CELL_BUDGET``
+    cells' worth of rows.
+    """
     import duckdb
 
     con = duckdb.connect()
@@ -454,26 +455,13 @@ def _read_table(
         columns = [str(c) for c in src.columns]
         if not columns:
             raise DatasetError(f"{path}: no columns found; expected a table with a header row")
+        if max_rows is None and path.stat().st_size > WHOLE_FILE_BYTES:
+            max_rows = max(CELL_BUDGET // len(columns), 2)
         if max_rows is None:
             return _to_pandas(src), None
         target = target or _default_target(pd.DataFrame(columns=columns))
         _check_target(pd.DataFrame(columns=columns), target, path.stem)
         return _sample_table(con, path, kind, columns, target, problem, max_rows, seed)
-    except duckdb.Error as err:
-        reason = str(err).splitlines()[0]
-        raise DatasetError(
-            f"{path}: cannot read as {kind} ({reason}); expected a UTF-8 table with a header"
-        ) from err
-    finally:
-        con.close()
-
-
-def _count_columns(path: Path, kind: str) -> int:
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        return max(len(con.sql(_reader_sql(kind), params=[str(path)]).columns), 1)
     except duckdb.Error as err:
         reason = str(err).splitlines()[0]
         raise DatasetError(
