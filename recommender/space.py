@@ -22,7 +22,6 @@ from recommender.errors import SpaceError
 
 _NUMERIC = ("float", "int")
 _SPACES_DIR = Path(__file__).parent / "spaces"
-_MODALITY_SPACES = {"tabular": "tabular_mlp", "text": "text_finetune", "image": "image_finetune"}
 
 
 @dataclass(frozen=True)
@@ -407,18 +406,14 @@ def builtin_space(name: str) -> Space:
 
 
 def default_space_for(modality: str) -> str:
-    """Built-in space for a dataset modality (tabular, text or image).
+    """Built-in space for a dataset modality; the trainer registry knows which.
 
     Raises:
         SpaceError: unknown modality.
     """
-    try:
-        return _MODALITY_SPACES[modality]
-    except KeyError:
-        raise SpaceError(
-            f"no built-in space for modality {modality!r}; expected one of "
-            f"{', '.join(_MODALITY_SPACES)}; pass --space NAME"
-        ) from None
+    from recommender.validate.trainers import default_space_for as for_modality
+
+    return for_modality(modality)
 
 
 def load_space(name_or_path: str | Path, store: Any = None) -> Space:

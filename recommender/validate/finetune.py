@@ -1,30 +1,78 @@
-"""The training loop shared by the fine-tuning trainers (text, image)."""
+"""What the fine-tuning trainers (text, image) share: checks, the split and the loop."""
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
 
+from recommender.errors import DatasetError
 from recommender.validate.training import (
+    OnEpoch,
     TrainResult,
     balanced_accuracy,
     check_target,
-    finish,
+    fill_config,
     metric_name_for,
     r2_score,
+    resolve_device,
+    run_epochs,
     split_indices,
     subsample,
+    torch_threads,
     warmup_cosine,
 )
 
 if TYPE_CHECKING:
     from recommender.datasets import Dataset
+    from recommender.validate.trainers import BuiltinTrainer
+
+# (split, filled config, device) -> (model on the device, batches; see FineTuneLoop)
+Build = Callable[[dict[str, Any], dict[str, Any], str], tuple[Any, Any]]
+
+
+def fine_tune(
+    trainer: BuiltinTrainer,
+    dataset: Dataset,
+    config: Mapping[str, Any],
+    *,
+    column: str,
+    hint: str,
+    build: Build,
+    epochs: int,
+    seed: int,
+    device: str,
+    val_fraction: float,
+    max_rows: int | None,
+    max_steps: int | None,
+    time_budget_s: float | None,
+    num_threads: int | None,
+    on_epoch: OnEpoch | None,
+) -> TrainResult:
+    """Check the config and the input ``column``, split the rows, build, then train.
+
+    Raises:
+        DatasetError: ``dataset`` has no ``column`` (``hint`` says what to do).
+        SpaceError: unknown parameter names.
+    """
+    cfg = fill_config(config, trainer.defaults, trainer.space)
+    dev = resolve_device(device)
+    if column not in dataset.X.columns:
+        raise DatasetError(
+            f"{dataset.name}: expected {'an' if trainer.modality[0] in 'aeiou' else 'a'} "
+            f"{trainer.modality} dataset with a '{column}' column, got columns "
+            f"{', '.join(map(str, dataset.X.columns))}; {hint}"
+        )
+    with torch_threads(num_threads if dev == "cpu" else None):
+        torch.manual_seed(seed)
+        split = split_rows(dataset, column, seed=seed, val_fraction=val_fraction, max_rows=max_rows)
+        model, data = build(split, cfg, dev)
+        loop = FineTuneLoop(model, data, cfg, epochs, seed, dev, max_steps)
+        return loop.run(time_budget_s, on_epoch)
 
 
 def split_rows(
@@ -104,37 +152,19 @@ class FineTuneLoop:
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda):
             return self.model(*inputs).float()
 
-    def run(self, time_budget_s: float | None) -> TrainResult:
+    def run(self, time_budget_s: float | None, on_epoch: OnEpoch | None = None) -> TrainResult:
         metric = metric_name_for("regression" if self.data.n_classes == 0 else "classification")
-        curve: list[dict[str, float]] = []
-        start = time.perf_counter()
-        status, error = "ok", None
-        try:
-            for epoch in range(1, self.epochs + 1):
-                train_loss = self._train_epoch()
-                val_loss, value = self._evaluate()
-                elapsed = time.perf_counter() - start
-                curve.append(
-                    {
-                        "epoch": float(epoch),
-                        "train_loss": train_loss,
-                        "val_loss": val_loss,
-                        metric: value,
-                        "time_s": elapsed,
-                    }  # fmt: skip
-                )
-                if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-                    status = "diverged"
-                    error = f"loss diverged (not finite) at step {self.step}"
-                    break
-                if self.step >= self.total or (time_budget_s and elapsed >= time_budget_s):
-                    break
-        except Exception as err:  # noqa: BLE001 - a failed run is recorded, not raised
-            status, error = "failed", f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
-        return finish(
-            curve, metric, status=status, duration_s=time.perf_counter() - start,
-            n_params=self.n_params, error=error,
+        return run_epochs(
+            self._epoch, epochs=self.epochs, metric=metric, n_params=self.n_params,
+            time_budget_s=time_budget_s, on_epoch=on_epoch,
+            diverged=lambda _: f"loss diverged (not finite) at step {self.step}",
+            exhausted=lambda: self.step >= self.total,
         )  # fmt: skip
+
+    def _epoch(self, _: int) -> tuple[float, float, float]:
+        train_loss = self._train_epoch()
+        val_loss, value = self._evaluate()
+        return train_loss, val_loss, value
 
     def _train_epoch(self) -> float:
         self.model.train()

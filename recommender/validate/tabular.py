@@ -8,7 +8,6 @@ syncs with the host inside an epoch.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,15 +17,17 @@ import numpy.typing as npt
 import pandas as pd
 
 from recommender.validate.tabular_encoding import TableEncoder
+from recommender.validate.trainers import TABULAR_MLP
 from recommender.validate.training import (
+    OnEpoch,
     TrainResult,
     balanced_accuracy,
     check_target,
     fill_config,
-    finish,
     metric_name_for,
     r2_score,
     resolve_device,
+    run_epochs,
     split_indices,
     subsample,
     torch_threads,
@@ -37,18 +38,6 @@ if TYPE_CHECKING:
     import torch
 
     from recommender.datasets import Dataset
-
-TABULAR_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 1e-3,
-    "batch_size": 128,
-    "weight_decay": 1e-4,
-    "num_layers": 2,
-    "max_units": 256,
-    "max_dropout": 0.1,
-    "optimizer": "adamw",
-    "momentum": 0.9,
-    "warmup_frac": 0.05,
-}
 
 _EVAL_CHUNK = 65536
 
@@ -76,6 +65,7 @@ def train_tabular(
     time_budget_s: float | None = None,
     num_threads: int | None = 1,
     compile_model: bool = False,
+    on_epoch: OnEpoch | None = None,
 ) -> TrainResult:
     """Train a funnel MLP with ``config`` from the ``tabular_mlp`` space and report validation.
 
@@ -90,6 +80,7 @@ def train_tabular(
         time_budget_s: stop after the epoch during which this many seconds passed.
         num_threads: torch CPU threads during the run (restored afterwards); ``None`` leaves it.
         compile_model: wrap the model in ``torch.compile`` (worth it on GPU for long runs).
+        on_epoch: called as ``on_epoch(epoch, value)`` after each epoch; False stops.
 
     Returns:
         A TrainResult; ``value`` is balanced accuracy (classification) or R^2 (regression)
@@ -108,7 +99,7 @@ def train_tabular(
     >>> train_tabular(dataset_from_frame(frame, "y", name="toy"), {}, epochs=2).status
     'ok'
     """
-    cfg = fill_config(config, TABULAR_DEFAULTS, "tabular_mlp")
+    cfg = fill_config(config, TABULAR_MLP.defaults, TABULAR_MLP.space)
     if epochs < 1:
         raise ValueError(f"epochs: expected >= 1, got {epochs}")
     dev = resolve_device(device)
@@ -116,7 +107,7 @@ def train_tabular(
         data = prepare_tabular(
             dataset, seed=seed, val_fraction=val_fraction, max_rows=max_rows, device=dev
         )
-        return _train(data, cfg, epochs, seed, dev, time_budget_s, compile_model)
+        return _train(data, cfg, epochs, seed, dev, time_budget_s, compile_model, on_epoch)
 
 
 def prepare_tabular(
@@ -218,6 +209,7 @@ def _train(
     device: str,
     time_budget_s: float | None,
     compile_model: bool,
+    on_epoch: OnEpoch | None,
 ) -> TrainResult:
     import torch
 
@@ -235,31 +227,10 @@ def _train(
     step_fn = torch.compile(model) if compile_model else model
     loop = _Loop(step_fn, optimizer, data, cfg, epochs, seed, device)
     metric = metric_name_for("regression" if data.n_classes == 0 else "classification")
-    curve: list[dict[str, float]] = []
-    start = time.perf_counter()
-    status, error = "ok", None
-    try:
-        for epoch in range(1, epochs + 1):
-            train_loss, val_loss, value = loop.epoch(epoch - 1)
-            row = {"epoch": float(epoch), "train_loss": train_loss, "val_loss": val_loss}
-            row[metric] = value
-            row["time_s"] = time.perf_counter() - start
-            curve.append(row)
-            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-                status, error = "diverged", f"loss diverged (not finite) in epoch {epoch}"
-                break
-            if time_budget_s is not None and row["time_s"] >= time_budget_s:
-                break
-    except Exception as err:  # noqa: BLE001 - a failed run is recorded, not raised
-        status, error = "failed", f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
-    return finish(
-        curve,
-        metric,
-        status=status,
-        duration_s=time.perf_counter() - start,
-        n_params=n_params,
-        error=error,
-    )
+    return run_epochs(
+        lambda epoch: loop.epoch(epoch - 1), epochs=epochs, metric=metric, n_params=n_params,
+        time_budget_s=time_budget_s, on_epoch=on_epoch,
+    )  # fmt: skip
 
 
 class _Loop:

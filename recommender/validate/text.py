@@ -18,25 +18,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from recommender.errors import DatasetError, ModelError
-from recommender.validate.finetune import FineTuneLoop, split_rows
-from recommender.validate.training import (
-    TrainResult,
-    fill_config,
-    resolve_device,
-    torch_threads,
-)
+from recommender.errors import ModelError
+from recommender.validate.finetune import fine_tune
+from recommender.validate.trainers import TEXT_FINETUNE
+from recommender.validate.training import OnEpoch, TrainResult
 
 if TYPE_CHECKING:
     from recommender.datasets import Dataset
-
-TEXT_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 1e-4,
-    "weight_decay": 1e-2,
-    "batch_size": 32,
-    "warmup_frac": 0.1,
-    "frozen_layers": 4,
-}
 
 
 def default_text_model_path() -> Path:
@@ -105,6 +93,7 @@ def train_text(
     max_steps: int | None = None,
     time_budget_s: float | None = None,
     num_threads: int | None = 1,
+    on_epoch: OnEpoch | None = None,
 ) -> TrainResult:
     """Fine-tune a transformer encoder plus a linear head on ``dataset`` (column ``text``).
 
@@ -121,6 +110,7 @@ def train_text(
         max_steps: stop after this many optimiser steps in total (smoke tests).
         time_budget_s: stop after the epoch during which this many seconds passed.
         num_threads: torch CPU threads during the run; ``None`` leaves it.
+        on_epoch: called as ``on_epoch(epoch, value)`` after each epoch; False stops.
 
     Returns:
         A TrainResult (balanced accuracy, or R^2 for regression, on held-out rows).
@@ -130,21 +120,18 @@ def train_text(
         ModelError: the backbone cannot be loaded.
         SpaceError: unknown parameter names.
     """
-    cfg = fill_config(config, TEXT_DEFAULTS, "text_finetune")
-    dev = resolve_device(device)
-    if "text" not in dataset.X.columns:
-        raise DatasetError(
-            f"{dataset.name}: expected a text dataset with a 'text' column, got columns "
-            f"{', '.join(map(str, dataset.X.columns))}; load it with --text-column"
-        )
-    with torch_threads(num_threads if dev == "cpu" else None):
-        torch.manual_seed(seed)
+
+    def build(split: dict[str, Any], cfg: dict[str, Any], dev: str) -> tuple[Any, Any]:
         backbone, tokenizer = load_backbone(model_path)
-        split = split_rows(dataset, "text", seed=seed, val_fraction=val_fraction, max_rows=max_rows)
-        model = TextClassifier(backbone, split["n_classes"], int(cfg["frozen_layers"])).to(dev)
-        batches = _Tokens(tokenizer, split, max_length, dev)
-        runner = FineTuneLoop(model, batches, cfg, epochs, seed, dev, max_steps)
-        return runner.run(time_budget_s)
+        model = TextClassifier(backbone, split["n_classes"], int(cfg["frozen_layers"]))
+        return model.to(dev), _Tokens(tokenizer, split, max_length, dev)
+
+    return fine_tune(
+        TEXT_FINETUNE, dataset, config, column="text", hint="load it with --text-column",
+        build=build, epochs=epochs, seed=seed, device=device, val_fraction=val_fraction,
+        max_rows=max_rows, max_steps=max_steps, time_budget_s=time_budget_s,
+        num_threads=num_threads, on_epoch=on_epoch,
+    )  # fmt: skip
 
 
 class TextClassifier(nn.Module):

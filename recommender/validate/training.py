@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     import torch
 
 STATUSES = ("ok", "failed", "diverged")
+# Called after each finished epoch with the validation metric; False stops training.
+OnEpoch = Callable[[int, float], "bool | None"]
 
 
 @dataclass
@@ -219,6 +222,51 @@ def finish(
         error=error,
         n_params=n_params,
     )
+
+
+def run_epochs(
+    epoch: Callable[[int], tuple[float, float, float]],
+    *,
+    epochs: int,
+    metric: str,
+    n_params: int,
+    time_budget_s: float | None = None,
+    on_epoch: OnEpoch | None = None,
+    diverged: Callable[[int], str] = lambda e: f"loss diverged (not finite) in epoch {e}",
+    exhausted: Callable[[], bool] = lambda: False,
+) -> TrainResult:
+    """Run ``epoch(i) -> (train_loss, val_loss, value)`` for i = 1.. and build the result.
+
+    Stops early when a loss is not finite (status ``diverged``, message ``diverged(i)``),
+    when ``epoch`` raises (status ``failed``), when ``on_epoch(i, value)`` returns False,
+    when ``exhausted()`` says the step budget is spent, or after the epoch during which
+    ``time_budget_s`` seconds passed.
+    """
+    curve: list[dict[str, float]] = []
+    start = time.perf_counter()
+    status, error = "ok", None
+    for index in range(1, epochs + 1):
+        try:
+            train_loss, val_loss, value = epoch(index)
+        except Exception as err:  # noqa: BLE001 - a failed run is recorded, not raised
+            status, error = "failed", f"{type(err).__name__}: {str(err).splitlines()[0][:300]}"
+            break
+        elapsed = time.perf_counter() - start
+        curve.append(
+            {"epoch": float(index), "train_loss": train_loss, "val_loss": val_loss,
+             metric: value, "time_s": elapsed}
+        )  # fmt: skip
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            status, error = "diverged", diverged(index)
+            break
+        if on_epoch is not None and on_epoch(index, value) is False:
+            break
+        if exhausted() or (time_budget_s is not None and elapsed >= time_budget_s):
+            break
+    return finish(
+        curve, metric, status=status, duration_s=time.perf_counter() - start,
+        n_params=n_params, error=error,
+    )  # fmt: skip
 
 
 @contextlib.contextmanager
