@@ -1,8 +1,8 @@
 """Load a dataset from a file or folder into one in-memory :class:`Dataset`.
 
 Tables (CSV, TSV, Parquet, JSON lines) are read through DuckDB, so a ``max_rows``
-subsample is drawn while streaming: rows are kept by a seeded hash of their content at
-a per-class rate, and only the kept rows reach pandas. NumPy ``.npz`` files hold ``X``
+subsample is drawn while streaming (:mod:`recommender.table_files`); targets, problem
+types and stratified subsamples are in :mod:`recommender.labels`. NumPy ``.npz`` files hold ``X``
 and ``y``; an image folder holds one sub-folder per class; a text table has a text
 column and a label column.
 """
@@ -13,11 +13,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from recommender.bundled import bundled_frame, is_bundled
 from recommender.errors import DatasetError
+from recommender.labels import (
+    MAX_CLASSES_INFERRED,
+    TARGET_NAMES,
+    check_target_column,
+    class_quota,
+    default_target,
+    infer_problem_type,
+    subsample_indices,
+)
+from recommender.table_files import read_table_file
+
+__all__ = [
+    "CELL_BUDGET", "IMAGE_SUFFIXES", "MAX_CLASSES_INFERRED", "MODALITIES", "PROBLEM_TYPES",
+    "TABLE_SUFFIXES", "TARGET_NAMES", "TEXT_MIN_CHARS", "TEXT_MIN_WORDS", "WHOLE_FILE_BYTES",
+    "Dataset", "class_quota", "dataset_from_frame", "infer_problem_type", "load_dataset",
+    "subsample_indices",
+]  # fmt: skip
 
 PROBLEM_TYPES = ("binary", "multiclass", "regression")
 MODALITIES = ("tabular", "image", "text")
@@ -32,13 +48,10 @@ TABLE_SUFFIXES = {
     ".json": "json",
 }
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-TARGET_NAMES = ("target", "label", "class", "y")
 # Without max_rows, a table file larger than this is described from a seeded sample of
 # at most CELL_BUDGET cells (rows x columns), so memory stays bounded by default.
 WHOLE_FILE_BYTES = 1 << 30
 CELL_BUDGET = 100_000_000
-# An integer-valued target with at most this many distinct values is a class label.
-MAX_CLASSES_INFERRED = 50
 # A string column is free text when its mean length and word count pass these.
 TEXT_MIN_CHARS = 40.0
 TEXT_MIN_WORDS = 5.0
@@ -71,97 +84,6 @@ class Dataset:
     def __post_init__(self) -> None:
         if self.n_rows_total is None:
             self.n_rows_total = len(self.X)
-
-
-def infer_problem_type(y: pd.Series) -> str:
-    """Guess the learning problem from a target column.
-
-    Strings, booleans and categories are class labels; so are integer values with at
-    most 50 distinct values. Anything else numeric is regression.
-
-    Args:
-        y: target values (missing values are ignored).
-
-    Returns:
-        ``"binary"`` (at most two classes), ``"multiclass"`` or ``"regression"``.
-
-    >>> infer_problem_type(pd.Series([0, 1, 1, 0]))
-    'binary'
-    >>> infer_problem_type(pd.Series([0.5, 1.25, 3.0]))
-    'regression'
-    """
-    values = y.dropna()
-    n_unique = int(values.nunique())
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    if numeric:
-        as_float = values.to_numpy(dtype=np.float64)
-        integral = bool(np.all(np.isfinite(as_float)) and np.all(as_float == np.round(as_float)))
-        if not integral or n_unique > MAX_CLASSES_INFERRED:
-            return "regression"
-    return "binary" if n_unique <= 2 else "multiclass"
-
-
-def subsample_indices(
-    y: pd.Series | npt.NDArray[np.generic], n: int, *, stratify: bool, seed: int = 0
-) -> npt.NDArray[np.int64]:
-    """Positions of a seeded subsample of ``n`` rows, stratified by ``y`` if asked.
-
-    Each class keeps a share proportional to its size and at least one row while
-    ``n`` allows. The positions come back sorted, so the original order is kept.
-
-    Args:
-        y: labels (only used when ``stratify``) or any array of the row count.
-        n: rows wanted; all rows are returned when there are fewer.
-        stratify: keep class proportions.
-        seed: random seed.
-
-    Returns:
-        Sorted integer positions.
-    """
-    total = len(y)
-    if n >= total:
-        return np.arange(total, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    if not stratify:
-        return np.sort(rng.choice(total, size=n, replace=False)).astype(np.int64)
-    codes, counts = _class_codes(y)
-    quota = class_quota(counts, n)
-    order = rng.permutation(total)
-    ranks = np.empty(total, dtype=np.int64)
-    # Rank of each row inside its class, in the random order.
-    sorted_codes = codes[order]
-    by_class = np.argsort(sorted_codes, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    within = np.arange(total) - np.repeat(starts, counts)
-    ranks[order[by_class]] = within
-    return np.flatnonzero(ranks < quota[codes]).astype(np.int64)
-
-
-def _class_codes(
-    y: pd.Series | npt.NDArray[np.generic],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    codes, uniques = pd.factorize(pd.Series(y), use_na_sentinel=False)
-    counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
-    return codes.astype(np.int64), counts
-
-
-def class_quota(counts: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
-    """Rows per class: proportional, at least one each while ``n`` allows, summing to n."""
-    share = counts / counts.sum() * n
-    quota = np.minimum(np.floor(share).astype(np.int64), counts)
-    if n >= len(counts):
-        quota = np.maximum(quota, np.minimum(counts, 1))
-    # Hand out what rounding left over to the classes with the largest remainders.
-    left = n - int(quota.sum())
-    for i in np.argsort(-(share - np.floor(share))):
-        if left <= 0:
-            break
-        if quota[i] < counts[i]:
-            quota[i] += 1
-            left -= 1
-    while quota.sum() > n:  # minimum-one rule overshot: trim the biggest classes
-        quota[int(np.argmax(quota))] -= 1
-    return quota
 
 
 def dataset_from_frame(
@@ -200,7 +122,7 @@ def dataset_from_frame(
     >>> ds.problem_type, list(ds.X.columns)
     ('binary', ['a'])
     """
-    _check_target(frame, target, name)
+    check_target_column(frame, target, name)
     labelled = frame[frame[target].notna()]
     if len(labelled) == 0:
         raise DatasetError(
@@ -225,16 +147,6 @@ def dataset_from_frame(
         y = y.astype(np.float64)
     X = labelled.drop(columns=[target])
     return Dataset(name, modality, problem_type, X, y.rename(target), target, n_rows_total)
-
-
-def _check_target(frame: pd.DataFrame, target: str, name: str) -> None:
-    if target not in frame.columns:
-        columns = ", ".join(map(str, frame.columns[:30]))
-        more = f" (+{len(frame.columns) - 30} more)" if len(frame.columns) > 30 else ""
-        raise DatasetError(
-            f"{name}: no target column {target!r}; available columns: {columns}{more}; "
-            "pass one with --target"
-        )
 
 
 def _resolve_problem(y: pd.Series, problem: str | None, name: str) -> str:
@@ -292,9 +204,9 @@ def load_dataset(
             or text column does not exist.
     """
     if is_bundled(path):
-        frame, default_target = bundled_frame(str(path))
+        frame, bundled_target = bundled_frame(str(path))
         return dataset_from_frame(
-            frame, target or default_target, name=name or str(path).replace(":", "_"),
+            frame, target or bundled_target, name=name or str(path).replace(":", "_"),
             problem=problem, max_rows=max_rows, seed=seed,
         )  # fmt: skip
     path = Path(path)
@@ -313,10 +225,13 @@ def load_dataset(
             f"{path}: expected .csv, .tsv, .parquet, .jsonl, .npz or an image folder, "
             f"got {suffix or 'no suffix'}; convert the file"
         )
-    frame, n_total = _read_table(path, TABLE_SUFFIXES[suffix], target, problem, max_rows, seed)
+    frame, n_total = read_table_file(
+        path, TABLE_SUFFIXES[suffix], target, problem, max_rows, seed,
+        whole_file_bytes=WHOLE_FILE_BYTES, cell_budget=CELL_BUDGET,
+    )  # fmt: skip
     if len(frame) == 0:
         raise DatasetError(f"{path}: no data rows; expected a header and at least 2 rows")
-    target = target or _default_target(frame)
+    target = target or default_target(frame)
     ds = dataset_from_frame(
         frame,
         target,
@@ -327,14 +242,6 @@ def load_dataset(
         n_rows_total=n_total,
     )
     return _as_text_if_needed(ds, text_column)
-
-
-def _default_target(frame: pd.DataFrame) -> str:
-    lowered = {str(c).lower(): str(c) for c in frame.columns}
-    for candidate in TARGET_NAMES:
-        if candidate in lowered:
-            return lowered[candidate]
-    return str(frame.columns[-1])
 
 
 def _as_text_if_needed(ds: Dataset, text_column: str | None) -> Dataset:
@@ -432,117 +339,3 @@ def _load_image_folder(
         seed=seed,
     )
     return ds
-
-
-def _read_table(
-    path: Path,
-    kind: str,
-    target: str | None,
-    problem: str | None,
-    max_rows: int | None,
-    seed: int,
-) -> tuple[pd.DataFrame, int | None]:
-    """Read a table with DuckDB; with ``max_rows``, stream a seeded per-class sample.
-
-    Without ``max_rows``, a file over ``WHOLE_FILE_BYTES`` is sampled to ``CELL_BUDGET``
-    cells' worth of rows.
-    """
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        src = con.sql(_reader_sql(kind), params=[str(path)])
-        columns = [str(c) for c in src.columns]
-        if not columns:
-            raise DatasetError(f"{path}: no columns found; expected a table with a header row")
-        if max_rows is None and path.stat().st_size > WHOLE_FILE_BYTES:
-            max_rows = max(CELL_BUDGET // len(columns), 2)
-        if max_rows is None:
-            return _to_pandas(src), None
-        target = target or _default_target(pd.DataFrame(columns=columns))
-        _check_target(pd.DataFrame(columns=columns), target, path.stem)
-        return _sample_table(con, path, kind, columns, target, problem, max_rows, seed)
-    except duckdb.Error as err:
-        reason = str(err).splitlines()[0]
-        raise DatasetError(
-            f"{path}: cannot read as {kind} ({reason}); expected a UTF-8 table with a header"
-        ) from err
-    finally:
-        con.close()
-
-
-def _reader_sql(kind: str) -> str:
-    if kind == "parquet":
-        return "SELECT * FROM read_parquet($1)"
-    if kind == "json":
-        return "SELECT * FROM read_json_auto($1)"
-    return "SELECT * FROM read_csv($1, header = true)"
-
-
-def _sample_table(
-    con: object,
-    path: Path,
-    kind: str,
-    columns: list[str],
-    target: str,
-    problem: str | None,
-    max_rows: int,
-    seed: int,
-) -> tuple[pd.DataFrame, int]:
-    """Stream the table once, keeping each row of class c with rate ~ quota_c / n_c.
-
-    The keep decision hashes the row's content with the seed, so it is reproducible and
-    independent of file order; only a few percent more than ``max_rows`` rows reach
-    memory, and each class is then cut to its exact quota by the same hash order.
-    """
-    t = _quote(target)
-    reader = _reader_sql(kind)
-    counts = con.execute(  # type: ignore[attr-defined]
-        f"SELECT {t} AS k, count(*) FROM ({reader}) WHERE {t} IS NOT NULL GROUP BY 1",
-        [str(path)],
-    ).df()
-    n_total = int(counts.iloc[:, 1].sum()) if len(counts) else 0
-    if n_total <= max_rows:
-        return _to_pandas(con.sql(reader, params=[str(path)])), n_total  # type: ignore[attr-defined]
-    classify = (problem or infer_problem_type(counts["k"])) != "regression"
-    sizes = counts.iloc[:, 1].to_numpy(np.int64)
-    if classify:
-        quota = class_quota(sizes, max_rows)
-        rates = pd.DataFrame({"k": counts["k"], "quota": quota})
-        partition, join = t, f"JOIN __rates r ON s.{t} = r.k"
-    else:
-        quota = np.array([max_rows], dtype=np.int64)
-        sizes = np.array([n_total], dtype=np.int64)
-        rates = pd.DataFrame({"quota": quota})
-        partition, join = "1", "CROSS JOIN __rates r"
-    rates["rate"] = np.minimum(1.0, _oversampled(quota) / sizes)
-    con.register("__rates", rates)  # type: ignore[attr-defined]
-    row_hash = f"hash($2, {', '.join(_quote(c) for c in columns)})"
-    # Stream once keeping a slight surplus per class, then cut each class to its quota
-    # by the same hash order (the window runs on the small kept set only).
-    relation = con.sql(  # type: ignore[attr-defined]
-        f"SELECT * EXCLUDE (__h, __q, __r) FROM ("
-        f" SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY __h) AS __r"
-        f" FROM (SELECT s.*, {row_hash} AS __h, r.quota AS __q FROM ({reader}) s {join}"
-        f"  WHERE s.{t} IS NOT NULL AND ({row_hash} % 1000000) < r.rate * 1000000))"
-        f" WHERE __r <= __q ORDER BY __h",
-        params=[str(path), seed],
-    )
-    frame = _to_pandas(relation)
-    return frame, n_total
-
-
-def _to_pandas(relation: object) -> pd.DataFrame:
-    """A DuckDB result as pandas, strings as categoricals (fast to build, compact)."""
-    table = relation.to_arrow_table()  # type: ignore[attr-defined]
-    return table.to_pandas(strings_to_categorical=True, self_destruct=True, split_blocks=True)
-
-
-def _oversampled(quota: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """Expected rows to stream per class so that fewer than ``quota`` is very unlikely."""
-    q = quota.astype(np.float64)
-    return q * 1.05 + 5.0 * np.sqrt(q) + 10.0
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
