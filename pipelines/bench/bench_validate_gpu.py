@@ -75,7 +75,7 @@ def _time_runs(
 
 def bench_tabular(args: argparse.Namespace) -> list[dict[str, Any]]:
     from recommender.space import load_space
-    from recommender.validate.tabular import train_tabular
+    from recommender.validate.trainers import TRAINERS
 
     data = _synthetic_table(args.rows, args.features, args.seed)
     space = load_space("tabular_mlp")
@@ -87,8 +87,10 @@ def bench_tabular(args: argparse.Namespace) -> list[dict[str, Any]]:
     for label, device, compiled in variants:
 
         def run(cfg: dict[str, Any], device: str = device, compiled: bool = compiled) -> Any:
-            return train_tabular(data, cfg, epochs=args.epochs, seed=args.seed, device=device,
-                                 compile_model=compiled)  # fmt: skip
+            return TRAINERS["tabular_mlp"].train(
+                data, cfg, epochs=args.epochs, seed=args.seed, device=device,
+                compile_model=compiled,
+            )  # fmt: skip
 
         row = {"bench": f"tabular {args.rows}x{args.features}, {args.epochs} epochs",
                "variant": label, **_time_runs(run, configs)}  # fmt: skip
@@ -97,8 +99,10 @@ def bench_tabular(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def bench_text(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from recommender.validate.trainers import TRAINERS
+
     try:
-        from recommender.validate.text import train_text
+        import transformers  # noqa: F401
     except ImportError:
         return []
     data = _sentences(args.text_rows, args.seed)
@@ -107,8 +111,9 @@ def bench_text(args: argparse.Namespace) -> list[dict[str, Any]]:
     for label, device in (("cpu (1 thread)", "cpu"), (args.device, args.device)):
 
         def run(cfg: dict[str, Any], device: str = device) -> Any:
-            return train_text(data, cfg, epochs=1, seed=args.seed, device=device,
-                              max_steps=args.text_steps)  # fmt: skip
+            return TRAINERS["text_finetune"].train(
+                data, cfg, epochs=1, seed=args.seed, device=device, max_steps=args.text_steps
+            )
 
         row = {"bench": f"text MiniLM, 6 layers trained, {args.text_steps} x 32",
                "variant": label, **_time_runs(run, configs)}  # fmt: skip

@@ -7,9 +7,10 @@ dataset's meta-features. Finished runs are appended to per-dataset JSON Lines fi
 in a work folder, so a killed collection continues where it stopped. Then it writes
 the Parquet files of ``data/`` and their checksums.
 
-    python pipelines/collect/collect.py --workers 2            # collect + write data/
-    python pipelines/collect/collect.py --executor ray         # the same on Ray
-    python pipelines/collect/collect.py --write-only           # rebuild data/ from the work folder
+    python -m pipelines.collect --workers 2            # collect + write data/
+    python -m pipelines.collect --executor ray         # the same on Ray
+    python -m pipelines.collect --write-only           # rebuild data/ from the work folder
+    python -m pipelines.retrain.shipped                # retrain the shipped models from data/
 """
 
 from __future__ import annotations
@@ -25,10 +26,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from suite import SUITE, TEXT_SUITE, SuiteDataset, by_id  # noqa: E402
-from worker import load_dataset, run_one  # noqa: E402
+from pipelines.collect.suite import SUITE, TEXT_SUITE, SuiteDataset, by_id
+from pipelines.collect.worker import load_dataset, run_one
 
 ROOT = Path(__file__).resolve().parents[2]
 # Per modality: the built-in space trained, and the default epochs and rows per dataset.
@@ -177,7 +176,10 @@ def _collect_ray(work: Path, jobs: list[Job], call: Any, progress: Progress, wor
         import ray
     except ImportError:
         sys.exit("--executor ray needs ray: pip install 'recommender[ray]'")
-    ray.init(num_cpus=workers, include_dashboard=False, ignore_reinit_error=True)
+    # Workers import pipelines.collect.worker from the repository root.
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    ray.init(num_cpus=workers, include_dashboard=False, ignore_reinit_error=True,
+             runtime_env={"env_vars": {"PYTHONPATH": path}})  # fmt: skip
     remote = ray.remote(num_cpus=1)(run_one)
     refs = [remote.remote(*call(job)) for job in jobs]
     while refs:
@@ -212,7 +214,7 @@ def main() -> None:
     args = ap.parse_args()
     if not args.write_only:
         collect(args)
-    from write import write_data
+    from pipelines.collect.write import write_data
 
     write_data(Path(args.work_dir), Path(args.out), train_model=not args.no_model)
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from suite import HOLDOUT
+
+from pipelines.collect.suite import HOLDOUT
 
 SPACE = "tabular_mlp"
 SCORE = "val_score"  # balanced accuracy or R^2: one higher-is-better name for every task
@@ -90,11 +91,14 @@ def _write_part(out: Path, prefix: str, runs: pd.DataFrame, curves: pd.DataFrame
 
 
 def write_data(work: Path, out: Path, *, train_model: bool = True) -> None:
-    from suite import by_id
+    from pipelines.collect.suite import by_id
 
     records, mfs = _load(work)
     if not records:
-        raise SystemExit(f"no runs in {work}; run the collection first")
+        raise SystemExit(
+            f"no runs in {work}; run the collection first, or retrain the shipped models "
+            "from data/ with: python -m pipelines.retrain.shipped"
+        )
     out.mkdir(parents=True, exist_ok=True)
     runs, curves = tables(records)
     modality = runs["task"].map(lambda t: by_id(t).modality)
@@ -112,7 +116,7 @@ def write_data(work: Path, out: Path, *, train_model: bool = True) -> None:
             f"{hold.sum()} holdout runs on {runs.loc[hold, 'task'].nunique()} datasets -> {out}"
         )
         if train_model:
-            from train_default import train_default
+            from pipelines.collect.train_default import train_default
 
             train_default(out, space=space, prefix=prefix)
     write_checksums(out)

@@ -1,0 +1,1 @@
+"""Build the shipped meta-dataset and its surrogates (``python -m pipelines.collect``)."""

@@ -1,0 +1,1 @@
+"""Retraining: the crontab for a store, ``python -m pipelines.retrain.shipped`` for data/."""
