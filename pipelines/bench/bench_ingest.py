@@ -6,7 +6,7 @@ run, times the naive baseline (one parameterised INSERT per run, JSON built in P
 as a straightforward implementation would) on a sample, since a million per-row
 inserts would take far too long. Reports runs/s for both and the ratio.
 
-    python pipelines/bench/bench_ingest.py --runs 1000000 --baseline-runs 5000
+    python -m pipelines.bench.bench_ingest --runs 1000000 --baseline-runs 5000
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ mkdir -p "$WORK"
 export RECOMMENDER_DB="$WORK/store.duckdb"
 cd "$(dirname "$0")/../.."
 
-python pipelines/bench/lcbench_to_table.py "$LC/runs.parquet" "$WORK/table.parquet"
+python -m pipelines.bench.lcbench_to_table "$LC/runs.parquet" "$WORK/table.parquet"
 recommender ingest "$WORK/table.parquet" --space lcbench
 recommender ingest "$LC/metafeatures.csv" --kind metafeatures --task-column task_id
 recommender space import "$LC/config_space.json" --name lcbench

@@ -15,7 +15,7 @@ Part 2: a Parquet file of 1,000,000 x 100 (90 numeric, 10 nominal, binary target
 described in a fresh process, once read whole and once with ``max_rows`` streaming;
 each reports wall time and the child's peak RSS.
 
-    python pipelines/bench/bench_metafeatures.py --rows 100000 --scale-rows 1000000
+    python -m pipelines.bench.bench_metafeatures --rows 100000 --scale-rows 1000000
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]  # the child runs as a module from here
 
 PYMFE_FULL = [
     "nr_inst", "nr_attr", "nr_num", "nr_cat", "nr_bin", "nr_class", "attr_to_inst",
@@ -171,10 +173,10 @@ def describe_child(path: str, max_rows: int | None) -> None:
 
 
 def run_child(path: Path, max_rows: int | None) -> dict[str, object]:
-    args = [sys.executable, __file__, "--child", str(path)]
+    args = [sys.executable, "-m", "pipelines.bench.bench_metafeatures", "--child", str(path)]
     if max_rows:
         args += ["--child-max-rows", str(max_rows)]
-    out = subprocess.run(args, capture_output=True, text=True, check=True)
+    out = subprocess.run(args, capture_output=True, text=True, check=True, cwd=ROOT)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

@@ -9,8 +9,8 @@ Each figure is printed next to a named baseline measured in the same run:
   clearing the in-process model cache, so the artifact is hashed and loaded each time.
 
 Usage:
-    python pipelines/bench/bench_recommend.py [--tasks 500] [--runs-per-task 2000] [--queries 50]
-    python pipelines/bench/bench_recommend.py --store STORE.duckdb --space lcbench --queries 50
+    python -m pipelines.bench.bench_recommend [--tasks 500] [--runs-per-task 2000] [--queries 50]
+    python -m pipelines.bench.bench_recommend --store STORE.duckdb --space lcbench --queries 50
 """
 
 from __future__ import annotations

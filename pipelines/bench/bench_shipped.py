@@ -8,7 +8,7 @@
 
 Both print our regret next to the baselines measured in the same run.
 
-    python pipelines/bench/bench_shipped.py [--out /tmp/shipped-eval]
+    python -m pipelines.bench.bench_shipped [--out /tmp/shipped-eval]
 """
 
 from __future__ import annotations

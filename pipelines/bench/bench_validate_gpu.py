@@ -6,8 +6,8 @@ one host sync per epoch), optionally with ``torch.compile``. Each trainer is tim
 the same data, configs and seeds for both, and the report gives per-run seconds and
 the speed-up ratio. The first run of each kind is a warm-up and is not counted.
 
-    python pipelines/bench/bench_validate_gpu.py                 # on a CUDA machine
-    python pipelines/bench/bench_validate_gpu.py --cpu-smoke     # quick check, CPU only
+    python -m pipelines.bench.bench_validate_gpu                 # on a CUDA machine
+    python -m pipelines.bench.bench_validate_gpu --cpu-smoke     # quick check, CPU only
 
 Results go to stdout as a table and, with ``--out FILE``, as JSON.
 """

@@ -5,7 +5,7 @@ hyperparameters, ``metric.<name>`` for every surrogate output, ``run_id``
 (``<task>-<config_id>``) and ``fidelity`` (the epoch).
 
 Usage:
-    python pipelines/bench/lcbench_to_table.py RUNS.parquet OUT.parquet [--epoch 52]
+    python -m pipelines.bench.lcbench_to_table RUNS.parquet OUT.parquet [--epoch 52]
 """
 
 from __future__ import annotations

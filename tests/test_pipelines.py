@@ -1,0 +1,96 @@
+"""The pipelines run as modules from the repository root, and every shipped space has a trainer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recommender.shipped import PACKS
+from recommender.space import builtin_spaces
+from recommender.validate.trainers import TRAINERS
+
+ROOT = Path(__file__).resolve().parents[1]
+PIPELINES = ROOT / "pipelines"
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__main__" else parts)
+
+
+def _modules() -> tuple[list[str], list[str]]:
+    """(modules run with ``python -m``, modules only imported), found on disk."""
+    runnable, imported = [], []
+    for path in sorted(PIPELINES.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        text = path.read_text()
+        if path.name == "__main__.py" or 'if __name__ == "__main__"' in text:
+            runnable.append(_module(path))
+        else:
+            imported.append(_module(path))
+    return runnable, imported
+
+
+RUNNABLE, LIBRARIES = _modules()
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """Python from the repository root, as in a fresh clone: no PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_no_pipeline_patches_sys_path() -> None:
+    offenders = [
+        str(p.relative_to(ROOT)) for p in PIPELINES.rglob("*.py") if "sys.path" in p.read_text()
+    ]
+    assert offenders == []
+
+
+def test_the_pipelines_are_found() -> None:
+    assert {"pipelines.collect", "pipelines.retrain.shipped"} <= set(RUNNABLE)
+    assert "pipelines.bench.bench_recommend" in RUNNABLE
+    assert "pipelines.collect.suite" in LIBRARIES
+
+
+@pytest.mark.parametrize("module", RUNNABLE)
+def test_each_pipeline_runs_as_a_module(module: str) -> None:
+    done = _run("-m", module, "--help")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "usage" in done.stdout.lower()
+
+
+def test_pipeline_libraries_import_from_the_repository_root() -> None:
+    code = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
+    done = _run("-c", code, *LIBRARIES)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_retrain_shipped_rejects_an_unknown_space(tmp_path: Path) -> None:
+    done = _run("-m", "pipelines.retrain.shipped", "--data", str(tmp_path), "--space", "nope")
+    assert done.returncode != 0
+    assert "no shipped pack for space nope; expected one of" in done.stderr
+    done = _run("-m", "pipelines.retrain.shipped", "--data", str(tmp_path))
+    assert done.returncode != 0 and "expected shipped runs" in done.stderr
+
+
+def test_every_shipped_space_has_a_trainer() -> None:
+    assert set(builtin_spaces()) <= set(TRAINERS)
+    assert set(PACKS) <= set(TRAINERS)
+    for space, trainer in TRAINERS.items():
+        assert trainer.space == space
+        assert trainer.default_epochs >= 1
+
+
+def test_the_collection_trains_registered_spaces() -> None:
+    from pipelines.collect.collect import SETTINGS
+
+    for modality, setting in SETTINGS.items():
+        assert TRAINERS[setting["space"]].modality == modality
