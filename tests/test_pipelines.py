@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,44 @@ def test_every_shipped_space_has_a_trainer() -> None:
     for space, trainer in TRAINERS.items():
         assert trainer.space == space
         assert trainer.default_epochs >= 1
+
+
+def test_the_crontab_calls_recommender_retrain() -> None:
+    import click
+
+    from recommender.cli import cli
+
+    (line,) = [
+        line
+        for line in (PIPELINES / "retrain" / "crontab").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    words = shlex.split(line.split(">>")[0])
+    assert words[5].endswith("recommender") and words[6] == "retrain"
+    retrain = cli.get_command(click.Context(cli), "retrain")
+    assert retrain is not None
+    known = {opt for param in retrain.params for opt in param.opts}
+    assert {w for w in words[7:] if w.startswith("--")} <= known
+
+
+def test_scheduled_retrain_says_nothing_new(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from recommender import evaluate
+    from recommender.cli import cli
+    from recommender.store import DuckDBStore
+    from tests.surrogate.synthetic import FAST, fill_store
+
+    monkeypatch.setattr(evaluate, "TUNING_GRID", (FAST,))
+    with DuckDBStore(db_path) as store:
+        fill_store(store)
+    args = ["retrain", "--db", str(db_path), "--space", "toy", "--metric", "acc", "--maximize"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0 and "promoted" in first.output
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and again.output.startswith("nothing new")
+    bad = CliRunner().invoke(cli, [*args[:-1], "--minimize", "--space", "nope"])
+    assert bad.exit_code != 0 and "unknown space 'nope'" in bad.output
 
 
 def test_the_collection_trains_registered_spaces() -> None:

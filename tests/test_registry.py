@@ -84,30 +84,6 @@ def test_no_runs_is_a_clear_error(store: DuckDBStore, tmp_path: Path) -> None:
         _train(store, tmp_path)
 
 
-def test_retrain_pipeline_says_nothing_new(
-    db_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import importlib.util
-
-    from recommender import evaluate
-
-    monkeypatch.setattr(evaluate, "TUNING_GRID", (FAST,))
-    path = Path(__file__).parent.parent / "pipelines" / "retrain" / "retrain.py"
-    spec = importlib.util.spec_from_file_location("retrain_pipeline", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with DuckDBStore(db_path) as store:
-        fill_store(store)
-    args = ["--db", str(db_path), "--space", "toy", "--metric", "acc", "--maximize"]
-    assert module.main(args) == 0
-    assert "promoted" in capsys.readouterr().out
-    assert module.main(args) == 0
-    assert capsys.readouterr().out.strip() == "nothing new"
-    assert module.main([*args[:-1], "--minimize", "--space", "nope"]) == 1
-    assert "unknown space 'nope'" in capsys.readouterr().err
-
-
 def test_one_task_is_not_enough(store: DuckDBStore, tmp_path: Path) -> None:
     fill_store(store, n_tasks=1)
     with pytest.raises(ModelError, match="at least 2 tasks in space 'toy', got 1"):

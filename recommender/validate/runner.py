@@ -124,17 +124,17 @@ def run_validation(
     Args:
         store: an open, writable store.
         dataset: the data to validate on; its name is the task name in the store.
-        space: search space name (default: the built-in space of the dataset's modality).
+        space: search space name (default: the built-in space of the dataset's modality);
+            its trainer is ``TRAINERS[space]``, else the one of the dataset's modality.
         top_k: recommended configs to train; 0 trains the baselines only (no model needed).
         baselines: ``"default,random:N"`` or parsed pairs.
-        epochs: epochs per config (default by modality: tabular 10, text 2, image 3).
+        epochs: epochs per config (default: the trainer's ``default_epochs``).
         budget_s: seconds per config instead of a fixed epoch count.
         device: ``auto``, ``cpu`` or ``cuda``.
         seed: seeds recommendations, random baselines and every training run.
         executor: ``local`` (this machine) or ``ray`` (configs as Ray tasks).
-        parallel: configs trained at once. Locally, each in its own process (several
-            small configs share one GPU, or the CPU cores); on Ray, each task asks for
-            ``1 / parallel`` of a GPU.
+        parallel: configs trained at once: locally each in its own process (sharing a GPU
+            or the CPU cores); on Ray each task asks for ``1 / parallel`` of a GPU.
         metafeatures: precomputed meta-features; computed from ``dataset`` when ``None``.
         trainer_options: extra keyword arguments for the trainer (e.g. ``max_rows``).
         on_result: called after each run is stored (progress output).
@@ -145,8 +145,7 @@ def run_validation(
     Raises:
         RecommenderError: bad options, no model for the space, Ray missing, bad data.
 
-    >>> from recommender.store import DuckDBStore
-    >>> import pandas as pd
+    >>> import pandas as pd; from recommender.store import DuckDBStore
     >>> from recommender.datasets import dataset_from_frame
     >>> frame = pd.DataFrame({"x": range(40), "y": [0, 1] * 20})
     >>> report = run_validation(DuckDBStore(), dataset_from_frame(frame, "y", name="toy"),
