@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recommender.store.core import json_path as _json_path
 from recommender.store.core import quote_ident as _quote_ident
@@ -17,6 +17,9 @@ from recommender.store.models import ModelsStore
 from recommender.store.paths import default_db_path
 from recommender.store.runs import RunsStore
 from recommender.store.tasks import TasksStore
+
+if TYPE_CHECKING:
+    from recommender.store.base import Store
 
 
 class DuckDBStore(RunsStore, TasksStore, ModelsStore):
@@ -262,3 +265,7 @@ def open_store(
         read_only=read_only,
         lock_timeout=lock_timeout,
     )
+
+
+if TYPE_CHECKING:  # mypy checks that DuckDBStore implements the Store protocol
+    _IMPLEMENTS: type[Store] = DuckDBStore
