@@ -10,19 +10,26 @@ the newer data); ``force`` promotes regardless.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelError
-from recommender.space import load_space
+from recommender.space import Space, load_space
 from recommender.surrogate.kinds import model_kind
-from recommender.surrogate.model import FittedSurrogate, fit_surrogate, load_training_data
+from recommender.surrogate.model import (
+    FittedSurrogate,
+    TrainingData,
+    fit_surrogate,
+    load_training_data,
+)
+
+if TYPE_CHECKING:
+    from recommender.store.base import Store
 
 _CACHE: dict[tuple[str, str], FittedSurrogate] = {}
 _VERIFIED: dict[tuple[str, str], tuple[tuple[str, int, int], ...]] = {}
@@ -61,14 +68,14 @@ class RetrainReport:
         return asdict(self)
 
 
-def models_dir(store: Any, directory: str | Path | None = None) -> Path:
+def models_dir(store: Store, directory: str | Path | None = None) -> Path:
     """Where this store's model artifacts go."""
     if directory is not None:
         return Path(directory)
     if store.path == ":memory:":
         if getattr(store, "_models_tmp", None) is None:
-            store._models_tmp = tempfile.mkdtemp(prefix="recommender-models-")
-        return Path(store._models_tmp)
+            store._models_tmp = tempfile.mkdtemp(prefix="recommender-models-")  # type: ignore[attr-defined]
+        return Path(store._models_tmp)  # type: ignore[attr-defined]
     path = Path(store.path)
     return path.parent / "models" / path.stem
 
@@ -82,24 +89,19 @@ def checksum(directory: Path) -> str:
     return h.hexdigest()
 
 
-def _snapshot(store: Any, space: str) -> tuple[int, int | None]:
-    row = store.con.execute(
-        "SELECT count(*), max(batch_id) FROM runs WHERE space = ? AND status = 'ok'", [space]
-    ).fetchone()
-    if not row or row[0] == 0:
-        row = store.con.execute(
-            "SELECT count(*), max(batch_id) FROM runs WHERE status = 'ok'"
-        ).fetchone()
-    return int(row[0]), (None if row[1] is None else int(row[1]))
+def _snapshot(store: Store, space: str) -> tuple[int, int | None]:
+    """Successful runs of ``space`` (of all spaces if it has none) and their newest batch."""
+    n_runs, newest = store.snapshot(space)
+    return (n_runs, newest) if n_runs else store.snapshot()
 
 
-def _champion_row(store: Any, space: str) -> dict[str, Any] | None:
+def _champion_row(store: Store, space: str) -> dict[str, Any] | None:
     rows = list_models(store, space=space, status="champion")
     return rows[0] if rows else None
 
 
 def train_and_register(
-    store: Any,
+    store: Store,
     *,
     space: str,
     metric: str,
@@ -144,18 +146,8 @@ def train_and_register(
         and not force
         and _nothing_new(champ, metric, n_runs, newest, min_new_runs)
     ):
-        report.champion_id = champ["model_id"]
-        report.message = (
-            f"nothing new: {n_runs - (champ['n_runs'] or 0)} new run(s) since model "
-            f"{champ['model_id']} (need {max(min_new_runs, 1)})"
-        )
-        return report
-    data = load_training_data(store, sp, metric=metric, maximize=maximize, fidelity=fidelity)
-    if len(data.tasks) < 2:
-        raise ModelError(
-            f"retrain learns across tasks: expected runs and meta-features for at least 2 "
-            f"tasks in space {sp.name!r}, got {len(data.tasks)}; ingest runs of more tasks"
-        )
+        return _nothing_new_report(report, champ, min_new_runs)
+    data = _training_data(store, sp, metric=metric, maximize=maximize, fidelity=fidelity)
     tuned: dict[str, Any] | None = None  # the CV of the chosen settings, if tuning ran it
     if params:
         chosen = dict(params)
@@ -184,6 +176,27 @@ def train_and_register(
     report.duration_s = time.perf_counter() - start
     report.message = f"{_message(report)}; {_rule_note(fitted)}"
     return report
+
+
+def _nothing_new_report(
+    report: RetrainReport, champ: dict[str, Any], min_new: int
+) -> RetrainReport:
+    report.champion_id = champ["model_id"]
+    report.message = (
+        f"nothing new: {report.n_runs - (champ['n_runs'] or 0)} new run(s) since model "
+        f"{champ['model_id']} (need {max(min_new, 1)})"
+    )
+    return report
+
+
+def _training_data(store: Store, sp: Space, **kwargs: Any) -> TrainingData:
+    data = load_training_data(store, sp, **kwargs)
+    if len(data.tasks) < 2:
+        raise ModelError(
+            f"retrain learns across tasks: expected runs and meta-features for at least 2 "
+            f"tasks in space {sp.name!r}, got {len(data.tasks)}; ingest runs of more tasks"
+        )
+    return data
 
 
 def _nothing_new(
@@ -224,7 +237,7 @@ def _rule_note(fitted: FittedSurrogate) -> str:
 
 
 def _register(
-    store: Any,
+    store: Store,
     fitted: FittedSurrogate,
     space: str,
     data: Any,
@@ -233,8 +246,7 @@ def _register(
     directory: str | Path | None,
     report: RetrainReport,
 ) -> int:
-    row = store.con.execute("SELECT nextval('model_id_seq')").fetchone()
-    model_id = int(row[0])
+    model_id = store.next_model_id()
     target = models_dir(store, directory) / str(model_id)
     if target.exists():
         shutil.rmtree(target)
@@ -248,24 +260,13 @@ def _register(
         "portfolio_rule": f"{fitted.profile_first}/{fitted.profile_beta:g}",
     }
     try:
-        with store.transaction() as con:
-            if promote_it:
-                con.execute(
-                    "UPDATE models SET status = 'archived' WHERE space = ? AND status = 'champion'",
-                    [space],
-                )
-            con.execute(
-                "INSERT INTO models (model_id, space, metric, maximize, fidelity, kind, artifact, "
-                "checksum, n_runs, n_tasks, newest_batch, evaluation, status, promoted_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "CASE WHEN ? THEN current_timestamp END)",
-                [
-                    model_id, space, data.metric, data.maximize, data.fidelity,
-                    model_kind(report.params or fitted.meta.get("params")), str(target),
-                    checksum(target), report.n_runs, len(data.tasks), newest,
-                    json.dumps(evaluation), "champion" if promote_it else "candidate", promote_it,
-                ],
-            )  # fmt: skip
+        store.add_model(
+            model_id, space=space, metric=data.metric, maximize=data.maximize,
+            fidelity=data.fidelity, kind=model_kind(report.params or fitted.meta.get("params")),
+            artifact=str(target), checksum=checksum(target), n_runs=report.n_runs,
+            n_tasks=len(data.tasks), newest_batch=newest, evaluation=evaluation,
+            champion=promote_it,
+        )  # fmt: skip
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
@@ -273,32 +274,13 @@ def _register(
 
 
 def list_models(
-    store: Any, *, space: str | None = None, status: str | None = None
+    store: Store, *, space: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
     """Registry rows, newest promotion first, then newest model."""
-    sql = (
-        "SELECT model_id, space, metric, maximize, fidelity, kind, artifact, checksum, n_runs, "
-        "n_tasks, newest_batch, evaluation, status, created_at, promoted_at FROM models"
-    )
-    where, args = [], []
-    if space is not None:
-        where.append("space = ?")
-        args.append(space)
-    if status is not None:
-        where.append("status = ?")
-        args.append(status)
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY promoted_at DESC NULLS LAST, model_id DESC"
-    cur = store.con.execute(sql, args)
-    cols = [d[0] for d in cur.description]
-    rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-    for r in rows:
-        r["evaluation"] = json.loads(r["evaluation"]) if r["evaluation"] else {}
-    return rows
+    return store.models(space=space, status=status)
 
 
-def promote(store: Any, model_id: int) -> dict[str, Any]:
+def promote(store: Store, model_id: int) -> dict[str, Any]:
     """Make ``model_id`` the champion of its space.
 
     Raises:
@@ -307,20 +289,11 @@ def promote(store: Any, model_id: int) -> dict[str, Any]:
     rows = [r for r in list_models(store) if r["model_id"] == model_id]
     if not rows:
         raise ModelError(f"no model {model_id}; see: recommender models list")
-    with store.transaction() as con:
-        con.execute(
-            "UPDATE models SET status = 'archived' WHERE space = ? AND status = 'champion'",
-            [rows[0]["space"]],
-        )
-        con.execute(
-            "UPDATE models SET status = 'champion', promoted_at = current_timestamp "
-            "WHERE model_id = ?",
-            [model_id],
-        )
+    store.promote(model_id, rows[0]["space"])
     return rows[0]
 
 
-def rollback(store: Any, space: str) -> int:
+def rollback(store: Store, space: str) -> int:
     """Retire the champion of ``space`` and restore the previously promoted model.
 
     Returns:
@@ -344,19 +317,11 @@ def rollback(store: Any, space: str) -> int:
             f"model {champ['model_id']} is the only one ever promoted for {space!r}; "
             "nothing to roll back to"
         )
-    with store.transaction() as con:
-        con.execute(
-            "UPDATE models SET status = 'rolled_back' WHERE model_id = ?", [champ["model_id"]]
-        )
-        con.execute(
-            "UPDATE models SET status = 'champion', promoted_at = current_timestamp "
-            "WHERE model_id = ?",
-            [previous[0]["model_id"]],
-        )
+    store.rollback(champ["model_id"], to=previous[0]["model_id"])
     return int(previous[0]["model_id"])
 
 
-def champion(store: Any, space: str) -> LoadedModel | None:
+def champion(store: Store, space: str) -> LoadedModel | None:
     """The champion of ``space``, verified by checksum; falls back to earlier promoted models.
 
     A missing or corrupt artifact gives a warning and the previously promoted model.

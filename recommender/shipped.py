@@ -12,10 +12,12 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelError
-from recommender.store.duckdb import DuckDBStore
+
+if TYPE_CHECKING:
+    from recommender.store.base import Store
 
 SHIPPED_SPACE = "tabular_mlp"
 # Space -> file prefix of its pack in data/ (runs, curves, meta-features, model, registry).
@@ -53,59 +55,47 @@ def verify(directory: Path | None = None) -> list[str]:
     return bad
 
 
-def has_shipped(store: DuckDBStore, space: str = SHIPPED_SPACE) -> bool:
-    row = store.con.execute(
-        "SELECT count(*) FROM runs WHERE source = ? AND space = ?", [SHIPPED_FORMAT, space]
-    ).fetchall()[0]
-    return int(row[0]) > 0
+def has_shipped(store: Store, space: str = SHIPPED_SPACE) -> bool:
+    return store.count_runs(space=space, source=SHIPPED_FORMAT) > 0
 
 
-def needs_shipped(store: DuckDBStore, space: str) -> bool:
+def needs_shipped(store: Store, space: str) -> bool:
     """True when ``space`` has a shipped pack and the store has neither its runs nor a model."""
     prefix = PACKS.get(space)
     if prefix is None or not (shipped_dir() / f"{prefix}registry.json").exists():
         return False
     if has_shipped(store, space):
         return False
-    row = store.con.execute(
-        "SELECT (SELECT count(*) FROM models WHERE space = ?) + "
-        "(SELECT count(*) FROM runs WHERE space = ? AND source <> 'validation')",
-        [space, space],
-    ).fetchall()[0]
-    return int(row[0]) == 0
+    # Runs of validations alone (or none) do not count: the pack is what they lack.
+    return not store.models(space=space) and not store.count_runs(
+        space=space, exclude_source="validation"
+    )
 
 
 def load_runs_into(
-    store: DuckDBStore, directory: Path, *, prefix: str = "", space: str = SHIPPED_SPACE
+    store: Store, directory: Path, *, prefix: str = "", space: str = SHIPPED_SPACE
 ) -> dict[str, int]:
     """Ingest ``<prefix>runs.parquet``, its curves and meta-features from ``directory``."""
     import pyarrow.parquet as pq
 
-    from recommender.ingest.checks import check_and_write
-    from recommender.ingest.metafeature_table import ingest_metafeature_table
     from recommender.ingest.tables import read_table
 
     runs = read_table(directory / f"{prefix}runs.parquet", "parquet")
     curves = pq.read_table(directory / f"{prefix}curves.parquet")
-    report = check_and_write(
-        store, runs.table, source=str(directory / f"{prefix}runs.parquet"), fmt=SHIPPED_FORMAT,
+    report = store.add_runs(
+        runs.table, source=str(directory / f"{prefix}runs.parquet"), format=SHIPPED_FORMAT,
         checksum=None, space=space, curves=curves,
     )  # fmt: skip
     mf = read_table(directory / f"{prefix}metafeatures.parquet", "parquet")
-    ingest_metafeature_table(
-        store, mf, source=str(directory / f"{prefix}metafeatures.parquet"), fmt="parquet",
-        checksum=None,
+    store.add_metafeature_table(
+        mf.table, source=str(directory / f"{prefix}metafeatures.parquet"), format="parquet",
+        checksum=None, bad_lines=mf.bad_lines,
     )  # fmt: skip
-    problems = _problem_types(directory / f"{prefix}metafeatures.parquet")
-    with store.transaction() as con:
-        modality = "text" if space == "text_finetune" else "tabular"
-        con.execute(
-            "UPDATE tasks SET modality = ?, source = ? WHERE task IN "
-            "(SELECT DISTINCT task FROM runs WHERE source = ? AND space = ?)",
-            [modality, SHIPPED_FORMAT, SHIPPED_FORMAT, space],
-        )
-        if problems:
-            con.executemany("UPDATE tasks SET problem_type = ? WHERE task = ?", problems)
+    store.label_tasks(
+        runs_source=SHIPPED_FORMAT, space=space,
+        modality="text" if space == "text_finetune" else "tabular",
+        problem_types=_problem_types(directory / f"{prefix}metafeatures.parquet"),
+    )  # fmt: skip
     return {"runs": report.accepted, "tasks": report.tasks, "curve_points": report.curve_points}
 
 
@@ -119,9 +109,7 @@ def _problem_types(path: Path) -> list[tuple[str, str]]:
     return list(zip(problem, task, strict=True))
 
 
-def load_shipped(
-    store: DuckDBStore, directory: Path | None = None, *, space: str = SHIPPED_SPACE
-) -> str:
+def load_shipped(store: Store, directory: Path | None = None, *, space: str = SHIPPED_SPACE) -> str:
     """Load the shipped runs, meta-features and surrogate into ``store``; return a one-line note.
 
     Raises:
@@ -135,7 +123,7 @@ def load_shipped(
     )
 
 
-def refresh_shipped(store: DuckDBStore, space: str, directory: Path | None = None) -> str | None:
+def refresh_shipped(store: Store, space: str, directory: Path | None = None) -> str | None:
     """Replace a store's shipped champion by the installed package's, if that one differs.
 
     Only when the champion is the shipped model (the store never trained its own for the
@@ -151,17 +139,15 @@ def refresh_shipped(store: DuckDBStore, space: str, directory: Path | None = Non
         return None
     if not has_shipped(store, space):
         return None
-    rows = store.con.execute(
-        "SELECT model_id, checksum, evaluation, status FROM models WHERE space = ?", [space]
-    ).fetchall()
-    champions = [r for r in rows if r[3] == "champion"]
+    rows = store.models(space=space)
+    champions = [r for r in rows if r["status"] == "champion"]
     if len(champions) != 1:
         return None
-    model_id, stored_sum, evaluation, _ = champions[0]
-    flagged = bool(json.loads(evaluation or "{}").get("shipped_model"))
+    model_id = champions[0]["model_id"]
+    flagged = bool(champions[0]["evaluation"].get("shipped_model"))
     if not flagged and len(rows) != 1:  # stores loaded before the flag: the only model
         return None
-    if checksum(root / f"{prefix}model") == stored_sum:
+    if checksum(root / f"{prefix}model") == champions[0]["checksum"]:
         return None
     new_id, _ = _register_pack(store, root, space, replaces=int(model_id))
     return (
@@ -171,7 +157,7 @@ def refresh_shipped(store: DuckDBStore, space: str, directory: Path | None = Non
 
 
 def _register_pack(
-    store: DuckDBStore, root: Path, space: str, replaces: int | None = None
+    store: Store, root: Path, space: str, replaces: int | None = None
 ) -> tuple[int, dict[str, int]]:
     """Copy the pack's model, ingest its runs and register the model as champion, at once."""
     from recommender.registry import checksum, models_dir
@@ -184,31 +170,22 @@ def _register_pack(
         )
     prefix = PACKS[space]
     meta: dict[str, Any] = json.loads((root / f"{prefix}registry.json").read_text())
-    row = store.con.execute("SELECT nextval('model_id_seq')").fetchall()[0]
-    model_id = int(row[0])
+    model_id = store.next_model_id()
     target = models_dir(store) / str(model_id)
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(root / f"{prefix}model", target)
     evaluation = {**meta["evaluation"], "shipped_model": True}
     try:
-        with store.transaction() as con:  # runs, meta-features and model: all or nothing
+        with store.transaction():  # runs, meta-features and model: all or nothing
             counts = load_runs_into(store, root, prefix=prefix, space=space)
-            if replaces is not None:
-                con.execute("UPDATE models SET status = 'archived' WHERE model_id = ?", [replaces])
             # The data snapshot the model was trained on: the newest batch of its runs.
-            newest = con.execute(
-                "SELECT max(batch_id) FROM runs WHERE space = ? AND status = 'ok'",
-                [meta["space"]],
-            ).fetchall()[0][0]
-            con.execute(
-                "INSERT INTO models (model_id, space, metric, maximize, fidelity, kind, "
-                "artifact, checksum, n_runs, n_tasks, newest_batch, evaluation, status, "
-                "promoted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'champion', "
-                "current_timestamp)",
-                [model_id, meta["space"], meta["metric"], meta["maximize"], meta["fidelity"],
-                 meta["kind"], str(target), checksum(target), meta["n_runs"], meta["n_tasks"],
-                 newest, json.dumps(evaluation)],
+            _, newest = store.snapshot(meta["space"])
+            store.add_model(
+                model_id, space=meta["space"], metric=meta["metric"], maximize=meta["maximize"],
+                fidelity=meta["fidelity"], kind=meta["kind"], artifact=str(target),
+                checksum=checksum(target), n_runs=meta["n_runs"], n_tasks=meta["n_tasks"],
+                newest_batch=newest, evaluation=evaluation, champion=True, replaces=replaces,
             )  # fmt: skip
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
@@ -216,7 +193,7 @@ def _register_pack(
     return model_id, counts
 
 
-def ensure_shipped(store: DuckDBStore, space: str) -> str | None:
+def ensure_shipped(store: Store, space: str) -> str | None:
     """Load the shipped knowledge if ``space`` needs it and the store lacks it, or bring a
     shipped champion up to the installed package's; return the note (``None``: nothing)."""
     if store.read_only:

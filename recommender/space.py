@@ -13,12 +13,15 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from recommender.errors import SpaceError
+
+if TYPE_CHECKING:
+    from recommender.store.base import Store
 
 _NUMERIC = ("float", "int")
 _SPACES_DIR = Path(__file__).parent / "spaces"
@@ -416,7 +419,7 @@ def default_space_for(modality: str) -> str:
     return for_modality(modality)
 
 
-def load_space(name_or_path: str | Path, store: Any = None) -> Space:
+def load_space(name_or_path: str | Path, store: Store | None = None) -> Space:
     """A space by built-in name, name in the store's ``spaces`` table, or JSON file path.
 
     Raises:
@@ -426,9 +429,9 @@ def load_space(name_or_path: str | Path, store: Any = None) -> Space:
     if key in builtin_spaces():
         return builtin_space(key)
     if store is not None:
-        row = store.con.execute("SELECT definition FROM spaces WHERE name = ?", [key]).fetchone()
-        if row is not None:
-            return Space.from_json(json.loads(row[0]), name=key)
+        definition = store.space(key)
+        if definition is not None:
+            return Space.from_json(definition, name=key)
     path = Path(key)
     if path.suffix == ".json" or path.is_file():
         return Space.from_json(_read_json(path))
@@ -451,7 +454,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     return obj
 
 
-def import_space(store: Any, path: str | Path, name: str) -> Space:
+def import_space(store: Store, path: str | Path, name: str) -> Space:
     """Read a space JSON file and save it in the store under ``name``.
 
     Raises:
@@ -460,14 +463,13 @@ def import_space(store: Any, path: str | Path, name: str) -> Space:
     if name in builtin_spaces():
         raise SpaceError(f"space name {name!r} is built in; choose another --name")
     space = Space.from_json(_read_json(Path(path)), name=name)
-    store.con.execute(
-        "INSERT OR REPLACE INTO spaces (name, definition, source) VALUES (?, ?, ?)",
-        [name, json.dumps(space.to_json()), str(path)],
-    )
+    store.add_space(name, space.to_json(), source=str(path))
     return space
 
 
-def stored_spaces(store: Any) -> list[tuple[str, str, int]]:
+def stored_spaces(store: Store) -> list[tuple[str, str, int]]:
     """``(name, source, n_params)`` of spaces imported into the store."""
-    rows = store.con.execute("SELECT name, source, definition FROM spaces ORDER BY name").fetchall()
-    return [(n, s, len(json.loads(d).get("hyperparameters") or [])) for n, s, d in rows]
+    return [
+        (s["name"], s["source"], len(s["definition"].get("hyperparameters") or []))
+        for s in store.spaces()
+    ]

@@ -31,7 +31,9 @@ from recommender.store import DuckDBStore
 
 
 def synthetic_store(path: Path, n_tasks: int, per_task: int, seed: int = 0) -> DuckDBStore:
-    """``n_tasks * per_task`` runs of the built-in tabular_mlp space, written in one INSERT."""
+    """``n_tasks * per_task`` runs of the built-in tabular_mlp space, ingested at once."""
+    import pyarrow as pa
+
     rng = np.random.default_rng(seed)
     n = n_tasks * per_task
     size = 10 ** rng.uniform(2, 6, n_tasks)
@@ -54,28 +56,16 @@ def synthetic_store(path: Path, n_tasks: int, per_task: int, seed: int = 0) -> D
     )
     best = -4 + 3 * (np.log10(size[task]) - 2) / 4
     frame["acc"] = 0.9 - 0.05 * (np.log10(lr) - best) ** 2 + rng.normal(0, 0.01, n)
+    # A canonical run table (one ``param.``/``metric.`` column each); momentum only for sgd.
+    frame.loc[frame["optimizer"] != "sgd", "momentum"] = np.nan
+    runs = frame.drop(columns=["acc"]).add_prefix("param.").rename(columns={"param.task": "task"})
+    runs["metric.acc"], runs["fidelity"] = frame["acc"], 50
+    runs["_line"] = np.arange(1, n + 1)
     store = DuckDBStore(path)
-    con = store.con
-    con.register("gen", frame)
-    con.execute(
-        """
-        INSERT INTO runs (run_key, task, space, params, metrics, fidelity, status, batch_id)
-        SELECT 'r' || row_number() OVER (), task, 'tabular_mlp',
-               CASE WHEN optimizer = 'sgd' THEN
-                 json_object('learning_rate', learning_rate, 'batch_size', batch_size,
-                   'weight_decay', weight_decay, 'num_layers', num_layers, 'max_units', max_units,
-                   'max_dropout', max_dropout, 'optimizer', optimizer, 'momentum', momentum,
-                   'warmup_frac', warmup_frac)
-               ELSE
-                 json_object('learning_rate', learning_rate, 'batch_size', batch_size,
-                   'weight_decay', weight_decay, 'num_layers', num_layers, 'max_units', max_units,
-                   'max_dropout', max_dropout, 'optimizer', optimizer, 'warmup_frac', warmup_frac)
-               END,
-               json_object('acc', acc), 50, 'ok', 1
-        FROM gen
-        """
-    )
-    con.unregister("gen")
+    store.add_runs(
+        pa.Table.from_pandas(runs, preserve_index=False),
+        source="bench", format="bench", checksum=None, space="tabular_mlp",
+    )  # fmt: skip
     for i, s in enumerate(size):
         store.add_metafeatures(
             f"t{i}",
@@ -125,8 +115,7 @@ def time_retrain(store: DuckDBStore, space: str, metric: str) -> None:
 def time_recommend(store: DuckDBStore, space: str, n_queries: int) -> None:
     # Query with the meta-features of tasks that have runs in this space (a store can hold
     # tasks of other modalities, whose meta-features differ).
-    tasks = {r[0] for r in store.con.execute(
-        "SELECT DISTINCT task FROM runs WHERE space = ?", [space]).fetchall()}  # fmt: skip
+    tasks = set(store.task_names(space=space))
     mfs = [mf for t, mf in store.metafeatures().items() if t in tasks]
     rng = np.random.default_rng(0)
     recommend(store, mfs[0], space=space)  # warm-up: load, verify, cache

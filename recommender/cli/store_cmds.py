@@ -132,17 +132,8 @@ def store_rejected(
     """Show quarantined rows with their reasons."""
     from recommender.store import open_store
 
-    sql = "SELECT batch_id AS batch, line, reason, raw FROM rejected"
-    args: list[object] = []
-    if batch is not None:
-        sql += " WHERE batch_id = ?"
-        args.append(batch)
-    sql += " ORDER BY batch_id, line LIMIT ?"
-    args.append(limit)
     with open_store(db, read_only=True, lock_timeout=lock_timeout) as s:
-        cur = s.con.execute(sql, args)
-        cols = [d[0] for d in cur.description]
-        rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        rows = s.rejected(batch=batch, limit=limit)
     if as_json:
         echo_json(rows)
     else:

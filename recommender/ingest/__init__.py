@@ -8,18 +8,19 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recommender.errors import IngestError
 from recommender.ingest.checks import Progress, check_and_write
 from recommender.ingest.mapping import apply_mapping, load_mapping
 from recommender.ingest.metafeature_table import ingest_metafeature_table
 from recommender.ingest.tables import TABLE_FORMATS, read_table
-from recommender.store.duckdb import DuckDBStore
 from recommender.types import IngestReport
+
+if TYPE_CHECKING:
+    from recommender.store.base import Store
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "mlflow", "optuna")
 
@@ -88,7 +89,7 @@ def _source_checksum(source: str) -> str | None:
 
 
 def ingest(
-    store: DuckDBStore,
+    store: Store,
     source: str | Path,
     *,
     format: str | None = None,
@@ -138,27 +139,10 @@ def ingest(
     if fmt in ("mlflow", "optuna"):
         if kind != "runs":
             raise IngestError(f"--kind metafeatures needs a table file, got a {fmt} store")
-        note("reading")
-        spaces: list[dict[str, Any]] = []
-        if fmt == "mlflow":
-            from recommender.ingest.trackers import read_mlflow
-
-            table, curves = read_mlflow(src, task_tag=task_tag)
-        else:
-            from recommender.ingest.trackers import read_optuna
-
-            table, curves, spaces = read_optuna(src, task_attr=task_tag)
-        if table.num_rows == 0:
-            raise IngestError(f"{src}: the {fmt} store holds no runs; nothing to ingest")
-        if task is not None:
-            table, _ = apply_mapping(table, {}, task=task, source=src)
-        report = check_and_write(
-            store, table, source=src, fmt=fmt, checksum=checksum, space=space, curves=curves,
+        return _ingest_tracker(
+            store, src, fmt, checksum=checksum, space=space, task=task, task_tag=task_tag,
             strict=strict, dry_run=dry_run, progress=note,
         )  # fmt: skip
-        if spaces and not dry_run:
-            _register_spaces(store, spaces, source=fmt)
-        return report
     path = Path(src).expanduser()
     if not path.is_file():
         raise IngestError(f"{src} not found; expected a {fmt} file")
@@ -180,18 +164,47 @@ def ingest(
     )  # fmt: skip
 
 
+def _ingest_tracker(
+    store: Store,
+    src: str,
+    fmt: str,
+    *,
+    checksum: str | None,
+    space: str | None,
+    task: str | None,
+    task_tag: str | None,
+    strict: bool,
+    dry_run: bool,
+    progress: Progress,
+) -> IngestReport:
+    """Ingest the runs of an MLflow or Optuna store (and Optuna's search spaces)."""
+    progress("reading")
+    spaces: list[dict[str, Any]] = []
+    if fmt == "mlflow":
+        from recommender.ingest.trackers import read_mlflow
+
+        table, curves = read_mlflow(src, task_tag=task_tag)
+    else:
+        from recommender.ingest.trackers import read_optuna
+
+        table, curves, spaces = read_optuna(src, task_attr=task_tag)
+    if table.num_rows == 0:
+        raise IngestError(f"{src}: the {fmt} store holds no runs; nothing to ingest")
+    if task is not None:
+        table, _ = apply_mapping(table, {}, task=task, source=src)
+    report = check_and_write(
+        store, table, source=src, fmt=fmt, checksum=checksum, space=space, curves=curves,
+        strict=strict, dry_run=dry_run, progress=progress,
+    )  # fmt: skip
+    if spaces and not dry_run:
+        with store.transaction():  # a space imported before keeps its definition
+            for definition in spaces:
+                store.add_space(definition["name"], definition, source=fmt, replace=False)
+    return report
+
+
 def _mapped_task(mapping: dict[str, Any] | None) -> str | None:
     spec = (mapping or {}).get("task")
     if isinstance(spec, dict):
         return spec.get("column")
     return spec if isinstance(spec, str) else None
-
-
-def _register_spaces(store: DuckDBStore, spaces: list[dict[str, Any]], *, source: str) -> None:
-    with store.transaction():
-        for space in spaces:
-            store.con.execute(
-                "INSERT INTO spaces (name, definition, source) VALUES (?, ?, ?) "
-                "ON CONFLICT (name) DO NOTHING",
-                [space["name"], json.dumps(space), source],
-            )

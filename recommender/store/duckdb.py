@@ -1,36 +1,28 @@
-"""The one store: a DuckDB file (``":memory:"`` in tests).
+"""The one store: a DuckDB file (``":memory:"`` in tests), and its reads.
 
-DuckDB allows one writing process at a time. A second process that finds the
-file locked waits up to ``lock_timeout`` seconds, then fails with a clear message.
+The writes live in cohesive parts: :mod:`~recommender.store.core` (connection, lock
+wait, migrations, transactions), :mod:`~recommender.store.runs`,
+:mod:`~recommender.store.tasks` and :mod:`~recommender.store.models`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import time
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
+from recommender.store.core import json_path as _json_path
+from recommender.store.core import quote_ident as _quote_ident
+from recommender.store.models import ModelsStore
+from recommender.store.paths import default_db_path
+from recommender.store.runs import RunsStore
+from recommender.store.tasks import TasksStore
 
-from recommender.errors import SchemaVersionError, StoreError
-from recommender.store.migrations import LATEST_VERSION, MIGRATIONS
-from recommender.store.paths import default_db_path, default_lock_timeout
-from recommender.types import Task
-
-RELEASED_WAIT_S = 600.0  # lock wait for writes inside DuckDBStore.released()
-
-_LOCK_MARKERS = ("lock", "conflicting", "being used by another process")
-
-
-def _is_lock_error(err: Exception) -> bool:
-    text = str(err).lower()
-    return any(m in text for m in _LOCK_MARKERS)
+if TYPE_CHECKING:
+    from recommender.store.base import Store
 
 
-class DuckDBStore:
+class DuckDBStore(RunsStore, TasksStore, ModelsStore):
     """A run store backed by one DuckDB database.
 
     Args:
@@ -49,248 +41,13 @@ class DuckDBStore:
     0
     """
 
-    def __init__(
-        self,
-        path: str | Path = ":memory:",
-        *,
-        read_only: bool = False,
-        lock_timeout: float | None = None,
-        upgrade: bool = True,
-    ) -> None:
-        self.path = str(path)
-        self.read_only = read_only
-        self.lock_timeout = default_lock_timeout() if lock_timeout is None else lock_timeout
-        self._depth = 0  # nesting of transaction()
-        self._released = False  # connection closed by released()
-        in_memory = self.path == ":memory:"
-        if not in_memory:
-            p = Path(self.path)
-            if p.exists() and p.is_dir():
-                raise StoreError(f"store path {p} is a directory; expected a .duckdb file path")
-            if not p.exists():
-                p.parent.mkdir(parents=True, exist_ok=True)
-                if read_only:
-                    # A read of a store that does not exist yet sees an empty store.
-                    DuckDBStore(p, lock_timeout=self.lock_timeout).close()
-        self.con = self._connect(read_only and not in_memory)
-        try:
-            self._check_version(upgrade)
-        except BaseException:
-            self.close()  # a refused store leaves no connection behind
-            raise
-
-    # -- connection ---------------------------------------------------------------
-    def _connect(
-        self, read_only: bool, lock_timeout: float | None = None
-    ) -> duckdb.DuckDBPyConnection:
-        wait = self.lock_timeout if lock_timeout is None else lock_timeout
-        deadline = time.monotonic() + max(wait, 0.0)
-        delay = 0.05
-        while True:
-            try:
-                return duckdb.connect(self.path, read_only=read_only)
-            except duckdb.IOException as err:
-                if not _is_lock_error(err):
-                    raise StoreError(
-                        f"cannot open store {self.path}: expected a DuckDB file, got: "
-                        f"{str(err).splitlines()[0]}; pass another --db"
-                    ) from err
-                if time.monotonic() >= deadline:
-                    raise StoreError(
-                        f"store {self.path} is busy (another process holds it); waited "
-                        f"{wait:g} s; retry when it finishes or raise "
-                        f"--lock-timeout / RECOMMENDER_LOCK_TIMEOUT"
-                    ) from err
-                time.sleep(delay)
-                delay = min(delay * 2, 0.5)
-            except duckdb.Error as err:
-                raise StoreError(
-                    f"cannot open store {self.path}: expected a DuckDB file, got: {err}"
-                ) from err
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.con.close()
-
     def __enter__(self) -> DuckDBStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- schema -------------------------------------------------------------------
-    def schema_version(self) -> int:
-        row = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchall()[0]
-        if not row or row[0] == 0:
-            return 0
-        v = self.con.execute("SELECT max(version) FROM schema_version").fetchall()[0]
-        return int(v[0]) if v and v[0] is not None else 0
-
-    def _check_version(self, upgrade: bool) -> None:
-        version = self.schema_version()
-        if version > LATEST_VERSION:
-            raise SchemaVersionError(
-                f"{self.path} is schema v{version}, this recommender knows up to "
-                f"v{LATEST_VERSION}; upgrade the package: pip install -U recommender"
-            )
-        if version < LATEST_VERSION:
-            if not upgrade and not self.read_only:
-                return  # the caller migrates explicitly (``recommender store upgrade``)
-            if self.read_only:
-                raise SchemaVersionError(
-                    f"{self.path} is schema v{version}, code needs v{LATEST_VERSION}; "
-                    f"run: recommender store upgrade --db {self.path}"
-                )
-            self.migrate()
-
-    def migrate(self, target: int = LATEST_VERSION) -> list[int]:
-        """Apply pending migrations up to ``target`` in one transaction; return those applied."""
-        current = self.schema_version()
-        applied: list[int] = []
-        with self.transaction():
-            if current == 0:
-                self.con.execute(
-                    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
-                    "description VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)"
-                )
-            for version, description, sql in MIGRATIONS:
-                if current < version <= target:
-                    self.con.execute(sql)
-                    self.con.execute(
-                        "INSERT INTO schema_version (version, description) VALUES (?, ?)",
-                        [version, description],
-                    )
-                    applied.append(version)
-        return applied
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All or nothing: commit on success, roll back on any exception (Ctrl-C included).
-
-        Nested uses join the outermost transaction, so a composite write (loading the
-        shipped knowledge, say) commits or rolls back as one.
-        """
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self.con
-            finally:
-                self._depth -= 1
-            return
-        self.con.execute("BEGIN TRANSACTION")
-        self._depth = 1
-        try:
-            yield self.con
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self.con.execute("ROLLBACK")
-            raise
-        else:
-            self.con.execute("COMMIT")
-        finally:
-            self._depth = 0
-
-    @contextlib.contextmanager
-    def released(self) -> Iterator[None]:
-        """Give up the file (and its lock) for a long block; write inside via :meth:`attached`.
-
-        Other processes can read and write the store meanwhile (a validation that trains
-        for minutes should not lock everyone out). An in-memory store stays as it is.
-        """
-        if self.path == ":memory:" or self._released:
-            yield
-            return
-        self.close()
-        self._released = True
-        try:
-            yield
-        finally:
-            self._released = False
-            self.con = self._connect(self.read_only)
-
-    @contextlib.contextmanager
-    def attached(self) -> Iterator[None]:
-        """Inside :meth:`released`: hold the file for this block only.
-
-        It waits for the lock at least ``RELEASED_WAIT_S``: what is written here (a
-        finished training run) is worth waiting for.
-        """
-        if not self._released:
-            yield
-            return
-        self.con = self._connect(self.read_only, max(self.lock_timeout, RELEASED_WAIT_S))
-        try:
-            yield
-        finally:
-            self.close()
-
-    # -- tasks and meta-features ----------------------------------------------------
-    def add_task(
-        self,
-        name: str,
-        *,
-        modality: str | None = None,
-        problem_type: str | None = None,
-        source: str | None = None,
-    ) -> None:
-        """Insert a task, or fill in the fields it lacks."""
-        self.con.execute(
-            """
-            INSERT INTO tasks (task, modality, problem_type, source) VALUES (?, ?, ?, ?)
-            ON CONFLICT (task) DO UPDATE SET
-                modality = coalesce(tasks.modality, excluded.modality),
-                problem_type = coalesce(tasks.problem_type, excluded.problem_type),
-                source = coalesce(tasks.source, excluded.source)
-            """,
-            [name, modality, problem_type, source],
-        )
-
-    def add_metafeatures(
-        self, task: str, features: Mapping[str, float | None], *, source: str
-    ) -> int:
-        """Store (or replace) meta-features of one task; return how many were written."""
-        rows = [
-            (task, str(k), None if v is None else float(v), source) for k, v in features.items()
-        ]
-        with self.transaction():
-            self.add_task(task, source=source)
-            if rows:
-                self.con.executemany(
-                    "INSERT OR REPLACE INTO metafeatures (task, name, value, source) "
-                    "VALUES (?, ?, ?, ?)",
-                    rows,
-                )
-        return len(rows)
-
-    def tasks(self) -> list[Task]:
-        """All tasks, with how many runs and meta-features each has."""
-        rows = self.con.execute(
-            """
-            SELECT t.task, t.modality, t.problem_type, t.source,
-                   coalesce(r.n, 0), coalesce(m.n, 0)
-            FROM tasks t
-            LEFT JOIN (SELECT task, count(*) AS n FROM runs GROUP BY task) r USING (task)
-            LEFT JOIN (SELECT task, count(*) AS n FROM metafeatures GROUP BY task) m USING (task)
-            ORDER BY t.task
-            """
-        ).fetchall()
-        return [Task(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
-
-    def metafeatures(self, task: str | None = None) -> dict[str, dict[str, float]]:
-        """``{task: {feature: value}}`` for one task or all."""
-        sql = "SELECT task, name, value FROM metafeatures"
-        args: list[Any] = []
-        if task is not None:
-            sql += " WHERE task = ?"
-            args.append(task)
-        out: dict[str, dict[str, float]] = {}
-        for t, name, value in self.con.execute(sql + " ORDER BY task, name", args).fetchall():
-            out.setdefault(t, {})[name] = float("nan") if value is None else float(value)
-        return out
-
-    # -- runs -----------------------------------------------------------------------
+    # -- reads -----------------------------------------------------------------------
     def runs(
         self,
         task: str | None = None,
@@ -385,6 +142,52 @@ class DuckDBStore:
             df[p] = _decode_json_column(df[p])
         return df.drop(columns=["_params"])
 
+    def count_runs(
+        self,
+        *,
+        space: str | None = None,
+        source: str | None = None,
+        exclude_source: str | None = None,
+    ) -> int:
+        """How many runs match; ``exclude_source`` also leaves out runs without a source."""
+        where, args = ["true"], []
+        for clause, value in (
+            ("space = ?", space),
+            ("source = ?", source),
+            ("source <> ?", exclude_source),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        sql = "SELECT count(*) FROM runs WHERE " + " AND ".join(where)
+        return int(self.con.execute(sql, args).fetchall()[0][0])
+
+    def task_names(self, *, space: str | None = None) -> list[str]:
+        """Names of the tasks with runs (in ``space``), sorted."""
+        sql = "SELECT DISTINCT task FROM runs"
+        args: list[Any] = []
+        if space is not None:
+            sql += " WHERE space = ?"
+            args.append(space)
+        return [r[0] for r in self.con.execute(sql + " ORDER BY task", args).fetchall()]
+
+    def rejected(
+        self, *, batch: int | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Quarantined rows with their reasons: ``{"batch", "line", "reason", "raw"}``."""
+        sql = "SELECT batch_id AS batch, line, reason, raw FROM rejected"
+        args: list[Any] = []
+        if batch is not None:
+            sql += " WHERE batch_id = ?"
+            args.append(batch)
+        sql += " ORDER BY batch_id, line"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        cur = self.con.execute(sql, args)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
     def info(self) -> dict[str, Any]:
         """Counts, schema version and path, for ``store info``."""
 
@@ -421,14 +224,6 @@ class DuckDBStore:
             row = self.con.execute(f"SELECT count(*) FROM {_quote_ident(table)}").fetchall()[0]
             counts[table] = int(row[0]) if row else 0
         return counts
-
-
-def _json_path(name: str) -> str:
-    return "$." + json.dumps(name, ensure_ascii=False)
-
-
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _decode_json_column(column: Any) -> Any:
@@ -470,3 +265,7 @@ def open_store(
         read_only=read_only,
         lock_timeout=lock_timeout,
     )
+
+
+if TYPE_CHECKING:  # mypy checks that DuckDBStore implements the Store protocol
+    _IMPLEMENTS: type[Store] = DuckDBStore

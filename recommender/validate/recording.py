@@ -2,47 +2,40 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from recommender.datasets import Dataset
-    from recommender.store import DuckDBStore
+    from recommender.store.base import Store
     from recommender.validate.training import TrainResult
 
 SOURCE = "validation"
 SCORE = "val_score"
 
 
-def start_batch(store: DuckDBStore, dataset: Dataset, features: Mapping[str, float]) -> int:
+def start_batch(store: Store, dataset: Dataset, features: Mapping[str, float]) -> int:
     """Register the task, its meta-features and a new ingest batch for the runs.
 
     Returns:
         The batch id every run of this validation is stored under.
     """
-    with store.transaction() as con:
+    with store.transaction():
         store.add_task(
             dataset.name,
             modality=dataset.modality,
             problem_type=dataset.problem_type,
             source=SOURCE,
         )
-        row = con.execute("SELECT nextval('batch_id_seq')").fetchone()
-        batch = int(row[0]) if row else 0
-        con.execute(
-            "INSERT INTO batches (batch_id, source, format, kind, checksum, n_accepted, "
-            "n_duplicates, n_rejected) VALUES (?, ?, ?, 'runs', NULL, 0, 0, 0)",
-            [batch, dataset.name, SOURCE],
-        )
+        batch = store.add_batch(source=dataset.name, format=SOURCE, kind="runs")
     finite = {k: v for k, v in features.items() if v is not None and math.isfinite(v)}
     store.add_metafeatures(dataset.name, finite, source=SOURCE)
     return batch
 
 
 def record_run(
-    store: DuckDBStore,
+    store: Store,
     *,
     run_key: str,
     task: str,
@@ -53,33 +46,20 @@ def record_run(
     query_id: int | None,
 ) -> None:
     """Store one finished run and its curve; a rerun with the same key replaces the old one."""
-    metrics = _metrics(result)
-    points = [
-        (run_key, name, float(row["epoch"]), _finite(value))
-        for row in result.curve
-        for name, value in row.items()
-        if name != "epoch"
-    ]
-    with store.transaction() as con:
-        con.execute("DELETE FROM curves WHERE run_key = ?", [run_key])
-        con.execute("DELETE FROM runs WHERE run_key = ?", [run_key])
-        con.execute(
-            "INSERT INTO runs (run_key, task, space, params, metrics, fidelity, status, "
-            "duration_s, source, batch_id, query_id, error) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_key, task, space, json.dumps(dict(params), sort_keys=True),
-                json.dumps(metrics, sort_keys=True), float(result.epochs),
-                # The store's statuses are ok/failed/...: a diverged run failed, and says why.
-                "failed" if result.status == "diverged" else result.status,
-                result.duration_s, SOURCE, batch, query_id, result.error,
-            ],
-        )  # fmt: skip
-        if points:
-            con.executemany(
-                "INSERT INTO curves (run_key, name, step, value) VALUES (?, ?, ?, ?)", points
-            )
-        con.execute("UPDATE batches SET n_accepted = n_accepted + 1 WHERE batch_id = ?", [batch])
+    store.record_run(
+        run_key=run_key, task=task, space=space, params=params, metrics=_metrics(result),
+        fidelity=float(result.epochs),
+        # The store's statuses are ok/failed/...: a diverged run failed, and says why.
+        status="failed" if result.status == "diverged" else result.status,
+        duration_s=result.duration_s, source=SOURCE, batch=batch, query_id=query_id,
+        error=result.error,
+        curve=[
+            (name, float(row["epoch"]), _finite(value))
+            for row in result.curve
+            for name, value in row.items()
+            if name != "epoch"
+        ],
+    )  # fmt: skip
 
 
 def _metrics(result: TrainResult) -> dict[str, float]:

@@ -14,17 +14,17 @@ from tests.factories import runs_frame, write_runs
 
 _SLOW_INGEST = """
 import sys, time
-import recommender.ingest.checks as checks
 from recommender.ingest import ingest
 from recommender.store import DuckDBStore
+from recommender.store.runs import RunsStore
 
-original = checks._write
+original = RunsStore._write
 def slow_write(*args, **kwargs):
     batch = original(*args, **kwargs)      # rows are inserted, not yet committed
     print("inside-transaction", flush=True)
     time.sleep(60)
     return batch
-checks._write = slow_write
+RunsStore._write = slow_write
 store = DuckDBStore(sys.argv[1])
 ingest(store, sys.argv[2])
 """
