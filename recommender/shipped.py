@@ -1,7 +1,7 @@
 """The knowledge that ships with recommender: real runs, meta-features and a surrogate.
 
 ``data/`` (reached through the package's ``shipped_data`` link) holds Parquet files
-built by ``pipelines/collect`` and the surrogate trained on them. The first command
+built by ``python -m pipelines.collect`` and the surrogate trained on them. The first command
 that needs knowledge about a shipped space in a store that has none loads them, once.
 """
 
@@ -166,7 +166,7 @@ def _register_pack(
     if bad:
         raise ModelError(
             f"shipped data in {root} is missing or corrupt ({', '.join(bad[:3])}); reinstall "
-            "recommender or rebuild it: python pipelines/collect/collect.py --write-only"
+            "recommender or rebuild it from the repository root: python -m pipelines.retrain.shipped"
         )
     prefix = PACKS[space]
     meta: dict[str, Any] = json.loads((root / f"{prefix}registry.json").read_text())
