@@ -28,6 +28,7 @@ from recommender.errors import ModelError
 
 IntArray = npt.NDArray[np.intp]
 FIELDS = ("children", "feature", "threshold", "default_left", "value", "roots")
+BLOCK = 1 << 17  # lanes (tree x row) walked at once
 
 
 @dataclass
@@ -54,19 +55,38 @@ class TreeArrays:
         return len(self.roots)
 
     def leaf_values(self, X: npt.NDArray[np.float64]) -> npt.NDArray[np.floating[Any]]:
-        """``(n_trees, n)``: the leaf each row reaches in each tree, in the trees' dtype."""
-        n = len(X)
-        flat = np.ascontiguousarray(X.T, dtype=self.threshold.dtype).ravel()  # feature-major
+        """``(n_trees, n)``: the leaf each row reaches in each tree, in the trees' dtype.
+
+        A missing value is routed without testing for NaN at every step: ``X`` is laid
+        out twice, NaN as ``-inf`` (below every threshold: left) and as ``+inf`` (right),
+        and each node reads the copy that sends NaN its default way. Trees are walked in
+        blocks of about ``BLOCK`` lanes (tree x row) so the working arrays stay in cache.
+        """
+        n, d = X.shape
+        both = np.concatenate([np.nan_to_num(X.T, nan=-np.inf), np.nan_to_num(X.T, nan=np.inf)])
+        flat = np.ascontiguousarray(both, dtype=self.threshold.dtype).ravel()  # feature-major
+        column, threshold, child_slot = self._slots(d)
+        offset = column * n
         cols = np.arange(n, dtype=np.intp)
-        node = np.repeat(self.roots[:, None], n, axis=1)
-        missing = bool(np.isnan(flat).any())
-        for _ in range(self.depth):
-            x = flat[self.feature[node] * n + cols]
-            go_left = x < self.threshold[node]
-            if missing:
-                go_left |= np.isnan(x) & self.default_left[node]
-            node = self.children[2 * node + 1 - go_left]
-        return self.value[node]
+        out = np.empty((self.n_trees, n), dtype=self.value.dtype)
+        step = max(1, BLOCK // max(n, 1))
+        for start in range(0, self.n_trees, step):
+            slot = np.repeat(2 * self.roots[start : start + step, None], n, axis=1)
+            for _ in range(self.depth):
+                x = flat[offset[slot] + cols]
+                slot = child_slot[slot + (x >= threshold[slot])]
+            out[start : start + step] = self.value[slot // 2]
+        return out
+
+    def _slots(self, d: int) -> tuple[IntArray, npt.NDArray[Any], IntArray]:
+        """Per slot (node ``i`` has slots ``2i`` and ``2i + 1``): the column of the doubled
+        ``X`` it reads, its threshold, and its children's slots (computed once)."""
+        cached = self.__dict__.get("_slot_cache")
+        if cached is None or cached[0] != d:
+            column = np.repeat(self.feature + d * ~self.default_left, 2)
+            cached = (d, column, np.repeat(self.threshold, 2), 2 * self.children)
+            self.__dict__["_slot_cache"] = cached
+        return cached[1], cached[2], cached[3]
 
     # -- persistence ------------------------------------------------------------------
     def to_arrays(self) -> dict[str, npt.NDArray[Any]]:
