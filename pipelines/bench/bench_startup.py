@@ -63,7 +63,8 @@ def query(db: Path, mf: Path, space: str, env: dict[str, str]) -> tuple[float, l
     cmd = [sys.executable, "-m", "recommender.cli", "recommend", "--metafeatures", str(mf),
            "--space", space, "--db", str(db), "--json"]  # fmt: skip
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    # cwd: a neutral folder, so that ``-m`` does not import the package from the current one
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=mf.parent)
     elapsed = time.perf_counter() - t0
     if out.returncode != 0:
         raise SystemExit(f"query failed ({' '.join(cmd)}):\n{out.stderr}")
@@ -73,7 +74,7 @@ def query(db: Path, mf: Path, space: str, env: dict[str, str]) -> tuple[float, l
 def importtime(db: Path, mf: Path, space: str, env: dict[str, str], top: int = 12) -> None:
     cmd = [sys.executable, "-X", "importtime", "-m", "recommender.cli", "recommend",
            "--metafeatures", str(mf), "--space", space, "--db", str(db), "--json"]  # fmt: skip
-    err = subprocess.run(cmd, capture_output=True, text=True, env=env).stderr
+    err = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=mf.parent).stderr
     rows = []
     for line in err.splitlines():
         parts = line.split("|")
