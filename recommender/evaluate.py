@@ -1,4 +1,4 @@
-"""Leave-one-task-out evaluation of recommendations against baselines, and CV for retrain.
+"""Leave-one-task-out evaluation of recommendations against baselines.
 
 For each task ``t`` the surrogate is refit on the other tasks only (their runs, their
 meta-features, their normalisation), asked for configurations from ``t``'s
@@ -17,18 +17,16 @@ import numpy as np
 import numpy.typing as npt
 from scipy.spatial import cKDTree
 
-from recommender.normalize import regret
+from recommender.errors import ModelError
+from recommender.normalize import regret, regret_scale
+from recommender.portfolio import weighted_greedy
 from recommender.recommend import recommend_with
 from recommender.space import load_space
-from recommender.surrogate.base import MetaFeatureScaler, design_matrix
-from recommender.surrogate.kinds import make_model
+from recommender.surrogate.features import MetaFeatureScaler
 from recommender.surrogate.model import TrainingData, fit_surrogate, load_training_data
+from recommender.surrogate.tuning import TUNING_GRID
 
 RANDOM_KS = (1, 5, 10, 25, 50)
-TUNING_GRID: tuple[dict[str, Any], ...] = (
-    {"max_depth": 6, "n_estimators": 300},
-    {"max_depth": 4, "n_estimators": 400},
-)
 METHODS = ("recommender", "default", "portfolio", "nearest_task")
 
 
@@ -119,8 +117,6 @@ def evaluate_loto(
     Raises:
         ModelError: fewer than 3 tasks with runs and meta-features.
     """
-    from recommender.errors import ModelError
-
     sp = load_space(space, store)
     data = load_training_data(store, sp, metric=metric, maximize=maximize, fidelity=fidelity)
     tasks = data.tasks
@@ -151,7 +147,8 @@ def evaluate_loto(
         default = sp.encode([sp.default_config()])
         row["default"] = table.regret_of(default, 1)
         unseen = [j for j, o in enumerate(tasks) if o == t or o in held]
-        port = _greedy_portfolio(np.delete(pool_scores, unseen, axis=0), top_k)
+        seen = np.delete(pool_scores, unseen, axis=0)
+        port = weighted_greedy(seen, np.full(len(seen), 1.0 / len(seen)), top_k)
         row["portfolio_top1"] = table.regret_of(pool[port], 1)
         row[f"portfolio_top{top_k}"] = table.regret_of(pool[port], top_k)
         near = _nearest_task_configs(data, others, t, top_k)
@@ -171,30 +168,12 @@ def _portfolio_matrix(
         pool = pool[np.random.default_rng(seed).choice(len(pool), max_pool, replace=False)]
     pool = np.where(pool == -1.0, np.nan, pool)
     scores = np.stack(
-        [_regret_scale(tables[t].value(pool), tables[t].values, data.maximize) for t in data.tasks]
+        [
+            regret_scale(tables[t].value(pool), tables[t].values, maximize=data.maximize)
+            for t in data.tasks
+        ]
     )
     return pool, scores
-
-
-def _regret_scale(
-    v: npt.NDArray[np.float64], ref: npt.NDArray[np.float64], maximize: bool
-) -> npt.NDArray[np.float64]:
-    """``(v - median) / (best - median)`` of the task: 1 = best, 0 = median."""
-    sign = 1.0 if maximize else -1.0
-    best, med = np.max(sign * ref), np.median(sign * ref)
-    return (sign * v - med) / max(best - med, 1e-12)
-
-
-def _greedy_portfolio(scores: npt.NDArray[np.float64], k: int) -> list[int]:
-    """Best mean score first, then the config that most raises the mean of per-task maxima."""
-    chosen = [int(np.argmax(scores.mean(axis=0)))]
-    current = scores[:, chosen[0]].copy()
-    while len(chosen) < min(k, scores.shape[1]):
-        gain = np.maximum(scores, current[:, None]).mean(axis=0)
-        gain[chosen] = -np.inf
-        chosen.append(int(np.argmax(gain)))
-        current = np.maximum(current, scores[:, chosen[-1]])
-    return chosen
 
 
 def _nearest_task_configs(
@@ -221,69 +200,3 @@ def _random_best_of_k(table: _TaskTable, rng: np.random.Generator, n: int) -> di
             np.mean([regret(float(b), vals, maximize=table.maximize) for b in best])
         )
     return out
-
-
-# -- cross-validation used by retrain ----------------------------------------------------
-CV_MAX_ROWS = 60_000
-
-
-def cv_regret(
-    data: TrainingData, params: dict[str, Any], *, seed: int = 0, n_folds: int = 5
-) -> dict[str, Any]:
-    """Grouped (by task) K-fold regret of the surrogate's argmax over each held-out task's runs.
-
-    One booster per fold (the ensemble mean is close to a single member), trained on at
-    most ``CV_MAX_ROWS`` rows, to keep it fast.
-    """
-    data = data.capped(CV_MAX_ROWS, seed)
-    tasks = data.tasks
-    n_folds = max(2, min(n_folds, len(tasks)))
-    order = np.random.default_rng(seed).permutation(len(tasks))
-    folds = [[tasks[j] for j in order[f::n_folds]] for f in range(n_folds)]
-    task_col = data.frame["task"].to_numpy()
-    top1, top5 = [], []
-    for held in folds:
-        train = data.subset([t for t in tasks if t not in held])
-        scaler = MetaFeatureScaler.fit(train.metafeatures)
-        vecs = {t: scaler.transform(data.metafeatures[t])[0] for t in tasks}
-        X = np.vstack(
-            [
-                design_matrix(train.X[train.frame["task"].to_numpy() == t], vecs[t])
-                for t in train.tasks
-            ]
-        )
-        y = np.concatenate(
-            [
-                train.frame["score"].to_numpy()[train.frame["task"].to_numpy() == t]
-                for t in train.tasks
-            ]
-        )
-        model = make_model({**params, "n_members": 1}, seed).fit(X, y)
-        for t in held:
-            mask = task_col == t
-            pred = model.predict(design_matrix(data.X[mask], vecs[t]))
-            vals = data.frame["value"].to_numpy()[mask]
-            order_t = np.argsort(-pred, kind="stable")[:5]
-            best5 = vals[order_t].max() if data.maximize else vals[order_t].min()
-            top1.append(regret(float(vals[order_t[0]]), vals, maximize=data.maximize))
-            top5.append(regret(float(best5), vals, maximize=data.maximize))
-    return {
-        "top1_regret": float(np.mean(top1)),
-        "top5_regret": float(np.mean(top5)),
-        "n_folds": n_folds,
-    }
-
-
-def tune_params(
-    data: TrainingData, *, seed: int = 0
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Pick surrogate settings from ``TUNING_GRID`` by grouped CV on ``data``'s tasks only.
-
-    Returns:
-        The settings, and their :func:`cv_regret` (``None`` when nothing was compared).
-    """
-    if len(data.tasks) < 4 or len(TUNING_GRID) == 1:
-        return dict(TUNING_GRID[0]), None
-    results = [cv_regret(data, p, seed=seed) for p in TUNING_GRID]
-    best = min(range(len(results)), key=lambda i: (results[i]["top1_regret"], i))
-    return dict(TUNING_GRID[best]), results[best]

@@ -8,10 +8,13 @@ always better; a minimised metric is negated first.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from scipy.stats import norm, rankdata
+
+if TYPE_CHECKING:  # pandas and scipy are imported when training, not to answer a query
+    import pandas as pd
 
 METHODS = ("copula", "rank", "regret")
 
@@ -33,11 +36,12 @@ def normalize_values(
     >>> normalize_values([1.0, 3.0, 2.0], method="rank").tolist()
     [0.25, 0.75, 0.5]
     """
+    if method == "regret":
+        return np.clip(regret_scale(values, values, maximize=maximize), -2.0, 1.0)
+    from scipy.stats import norm, rankdata
+
     v = np.asarray(values, dtype=float)
     v = v if maximize else -v
-    if method == "regret":
-        best, med = float(np.max(v)), float(np.median(v))
-        return np.clip((v - med) / max(best - med, 1e-12), -2.0, 1.0)
     u = rankdata(v) / (len(v) + 1)
     if method == "rank":
         return u
@@ -46,10 +50,23 @@ def normalize_values(
     raise ValueError(f"unknown normalisation {method!r}; expected one of {METHODS}")
 
 
+def regret_scale(
+    values: npt.ArrayLike, reference: npt.ArrayLike, *, maximize: bool = True
+) -> npt.NDArray[np.float64]:
+    """``(v - median) / (best - median)`` on the scale of a task's ``reference`` values:
+    1 = the task's best, 0 = its median (not clipped)."""
+    sign = 1.0 if maximize else -1.0
+    ref = sign * np.asarray(reference, dtype=float)
+    best, med = float(np.max(ref)), float(np.median(ref))
+    return (sign * np.asarray(values, dtype=float) - med) / max(best - med, 1e-12)
+
+
 def normalize_per_task(
     frame: pd.DataFrame, *, maximize: bool = True, method: str = "copula"
 ) -> pd.Series:
     """Normalise ``frame["value"]`` within each ``frame["task"]``; index kept."""
+    import pandas as pd
+
     return frame.groupby("task", sort=False)["value"].transform(
         lambda v: pd.Series(
             normalize_values(v.to_numpy(), maximize=maximize, method=method), v.index

@@ -21,16 +21,20 @@ plain greedy global portfolio, so a store where the surrogate's profiles carry n
 falls back to it. On LCBench this replaced a design
 that took the surrogate's best-ranked candidate first (from evaluated, quasi-random and
 locally refined configs) and filled the set greedily: BENCHMARKS.md has both.
+
+This module is numpy only: it knows the model through :class:`PoolModel`, the few
+attributes of a fitted surrogate bundle it reads, and imports nothing else from the
+package but its errors (the surrogate imports it, not the other way round).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from recommender.surrogate.model import FittedSurrogate
+from recommender.errors import ModelError
 
 BETAS = (0.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 FIRSTS = ("weighted", "surrogate")
@@ -40,12 +44,49 @@ CV_MAX_TASKS = 64  # held-out tasks scored per beta when choosing it
 FloatArray = npt.NDArray[np.float64]
 
 
+class PoolModel(Protocol):
+    """What set selection reads from a fitted surrogate bundle."""
+
+    task_names: list[str]
+    task_vecs: FloatArray  # (T, M) standardised meta-features of the known tasks
+    pool_x: FloatArray  # (P, D) encoded pool configs
+    pool_values: FloatArray  # (T, P) measured value of each pool config on each task
+
+    @property
+    def profile_beta(self) -> float: ...
+
+    @property
+    def profile_first(self) -> str: ...
+
+    def pool_ranks(self) -> FloatArray: ...
+
+    def predict_members(self, config_x: FloatArray, task_vec: FloatArray) -> FloatArray: ...
+
+
+def average_ranks(values: FloatArray) -> FloatArray:
+    """Row-wise ranks from 1, ties sharing their average rank (``scipy.stats.rankdata``'s
+    default, along axis 1); a row holding a NaN is all NaN."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    n = values.shape[1]
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    starts = np.ones(values.shape, dtype=bool)  # first of a run of equal values
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    ends = np.ones(values.shape, dtype=bool)  # last of a run
+    ends[:, :-1] = starts[:, 1:]
+    pos = np.broadcast_to(np.arange(n), values.shape)
+    first = np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, pos, n)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty(values.shape)
+    np.put_along_axis(ranks, order, (first + last) / 2.0 + 1.0, axis=1)
+    ranks[np.isnan(values).any(axis=1)] = np.nan
+    return ranks
+
+
 def standardised_ranks(values: FloatArray) -> FloatArray:
     """Row-wise average ranks, centred and scaled to unit variance (0 for constant rows)."""
-    from scipy.stats import rankdata
-
     values = np.atleast_2d(values)
-    ranks = rankdata(values, axis=1)
+    ranks = average_ranks(values)
     ranks = ranks - ranks.mean(axis=1, keepdims=True)
     sd = ranks.std(axis=1, keepdims=True)
     return np.divide(ranks, sd, out=np.zeros_like(ranks), where=sd > 0)
@@ -139,9 +180,7 @@ def choose_rule(
     return float(beta_text), first, scores
 
 
-def select(
-    fitted: FittedSurrogate, vec: FloatArray, k: int
-) -> tuple[list[int], FloatArray, FloatArray]:
+def select(fitted: PoolModel, vec: FloatArray, k: int) -> tuple[list[int], FloatArray, FloatArray]:
     """Pool indices of the ``k`` chosen configs (best first), the task weights, the profile."""
     members = fitted.predict_members(fitted.pool_x, vec)
     profile = members.mean(axis=0)
@@ -151,19 +190,17 @@ def select(
 
 
 def recommend_encoded(
-    fitted: FittedSurrogate, vec: FloatArray, k: int
+    fitted: PoolModel, vec: FloatArray, k: int
 ) -> tuple[FloatArray, FloatArray, list[int]]:
     """The chosen configs (encoded, best first), the known tasks' weights, their pool rows."""
     if fitted.pool_x.shape[0] == 0:
-        from recommender.errors import ModelError
-
         raise ModelError("the model holds no evaluated configs; retrain it on runs")
     picks, w, _ = select(fitted, vec, k)
     return fitted.pool_x[picks], w, picks
 
 
 def hedges(
-    fitted: FittedSurrogate, picks: list[int], weights: FloatArray, n: int = 3
+    fitted: PoolModel, picks: list[int], weights: FloatArray, n: int = 3
 ) -> list[list[dict[str, Any]]]:
     """For each pick after the first: the known tasks where it most raises the set's best.
 
@@ -188,7 +225,7 @@ def hedges(
 
 
 def explain(
-    fitted: FittedSurrogate, j: int, weights: FloatArray, vec: FloatArray, n: int = 3
+    fitted: PoolModel, j: int, weights: FloatArray, vec: FloatArray, n: int = 3
 ) -> list[dict[str, Any]]:
     """The known tasks that weigh most for this query, and how pool config ``j`` did on each.
 

@@ -134,7 +134,7 @@ def train_and_register(
     Raises:
         ModelError: no usable runs for the space and metric.
     """
-    from recommender.evaluate import cv_regret, tune_params
+    from recommender.surrogate.tuning import cv_regret, tune_params
 
     start = time.perf_counter()
     sp = load_space(space, store)

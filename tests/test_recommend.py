@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from recommender.errors import DatasetError, ModelError, SpaceError
-from recommender.evaluate import _greedy_portfolio, evaluate_loto
+from recommender.evaluate import evaluate_loto
 from recommender.portfolio import choose_rule, task_weights, weighted_greedy
 from recommender.recommend import recommend
 from recommender.registry import train_and_register
 from recommender.space import Space
 from recommender.store import DuckDBStore
+from tests.surrogate.baselines import greedy_portfolio as _greedy_portfolio
 from tests.surrogate.synthetic import FAST, TOY_SPACE, best_log_lr, fill_store, toy_metafeatures
 
 

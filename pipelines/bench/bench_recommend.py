@@ -83,7 +83,7 @@ def time_retrain(store: DuckDBStore, space: str, metric: str) -> None:
     import xgboost as xgb
 
     from recommender.space import load_space
-    from recommender.surrogate.base import MetaFeatureScaler
+    from recommender.surrogate.features import MetaFeatureScaler
     from recommender.surrogate.model import load_training_data
 
     t0 = time.perf_counter()

@@ -1,130 +1,126 @@
-"""Shared pieces of the surrogates: which meta-features to use and how to scale them.
+"""The base class of every surrogate regressor: settings, fitting, members, persistence.
 
-Meta-features are sparse and inconsistent across tasks (landmarkers exist for some
-datasets only, entropies are NaN without nominal features). We use a fixed list of
-basic OpenML qualities, keep those present for every training task, and transform them
-with a signed ``log1p`` then standardise. A query task missing some of them gets the
-training mean for those (and is told so); one missing most of them is refused.
+A surrogate maps rows ``[encoded config, task meta-features]`` to a normalised score.
+It is an ensemble: :meth:`BaseSurrogate.predict_members` returns one prediction per
+member, and the members' spread serves as the uncertainty (and as posterior samples
+for the portfolio). To add a kind (for example a neural few-shot model):
+
+1. subclass :class:`BaseSurrogate` as a keyword-only dataclass, give it a ``kind`` and
+   its settings as fields (``n_members``, ``seed`` and ``n_jobs`` are inherited);
+2. implement ``fit``, ``predict_members``, ``save`` and the classmethod ``load``
+   (safe formats only: safetensors, XGBoost UBJ, ``torch.load(weights_only=True)``);
+   import heavy libraries inside those methods, never at module level;
+3. register the class in :mod:`recommender.surrogate.kinds`.
+
+The settings are the dataclass fields, which are exactly ``__init__``'s arguments, so
+``get_params``/``set_params`` follow the scikit-learn convention and
+``sklearn.base.clone`` works, without this module importing scikit-learn.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from recommender.errors import DatasetError
+from recommender.errors import ModelError, NotFittedError
 
-# Basic OpenML qualities, most informative first; complete for every LCBench task.
-PREFERRED_METAFEATURES: tuple[str, ...] = (
-    "NumberOfInstances",
-    "NumberOfFeatures",
-    "NumberOfClasses",
-    "Dimensionality",
-    "MajorityClassPercentage",
-    "MinorityClassPercentage",
-    "PercentageOfNumericFeatures",
-    "PercentageOfSymbolicFeatures",
-    "PercentageOfMissingValues",
-    "PercentageOfBinaryFeatures",
-)
+S = TypeVar("S", bound="BaseSurrogate")
 
 
-def _slog(x: float) -> float:
-    return math.copysign(math.log1p(abs(x)), x)
+@dataclass(eq=False, kw_only=True)
+class BaseSurrogate:
+    """An ensemble regressor over ``[encoded config, task meta-features]`` rows.
 
-
-@dataclass
-class MetaFeatureScaler:
-    """Chosen meta-feature names with the mean and scale of their transformed values."""
-
-    names: list[str]
-    mean: list[float]
-    scale: list[float]
-
-    @classmethod
-    def fit(cls, metafeatures: Mapping[str, Mapping[str, float]]) -> MetaFeatureScaler:
-        """Choose the preferred meta-features present (finite) for every task.
-
-        Args:
-            metafeatures: ``{task: {name: value}}`` of the training tasks.
-
-        Raises:
-            DatasetError: no preferred meta-feature is present for every task.
-        """
-        names = [
-            n
-            for n in PREFERRED_METAFEATURES
-            if metafeatures and all(_finite(mf.get(n)) for mf in metafeatures.values())
-        ]
-        if not names:
-            raise DatasetError(
-                "training tasks share none of the basic meta-features "
-                f"({', '.join(PREFERRED_METAFEATURES[:4])}, ...); ingest them with "
-                "recommender ingest FILE --kind metafeatures"
-            )
-        raw = np.array([[_slog(mf[n]) for n in names] for mf in metafeatures.values()])
-        scale = raw.std(axis=0)
-        return cls(names, raw.mean(axis=0).tolist(), np.where(scale > 0, scale, 1.0).tolist())
-
-    def transform(self, mf: Mapping[str, float]) -> tuple[npt.NDArray[np.float64], list[str]]:
-        """One task's standardised vector, and the names that were missing (imputed).
-
-        Raises:
-            DatasetError: more than half of the model's meta-features are missing.
-        """
-        missing = [n for n in self.names if not _finite(mf.get(n))]
-        if len(missing) * 2 > len(self.names):
-            raise DatasetError(
-                f"meta-features missing: expected {', '.join(self.names)}; got none of "
-                f"{', '.join(missing)}; compute them with recommender describe DATASET"
-            )
-        vec = [
-            0.0 if n in missing else (_slog(float(mf[n])) - m) / s
-            for n, m, s in zip(self.names, self.mean, self.scale, strict=True)
-        ]
-        return np.array(vec), missing
-
-    def to_json(self) -> dict[str, Any]:
-        return {"names": self.names, "mean": self.mean, "scale": self.scale}
-
-    @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> MetaFeatureScaler:
-        return cls(list(obj["names"]), list(obj["mean"]), list(obj["scale"]))
-
-
-def _finite(value: Any) -> bool:
-    try:
-        return value is not None and math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def design_matrix(
-    config_x: npt.NDArray[np.float64], task_vec: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Rows ``[encoded config, task meta-features]`` for one task's configs."""
-    return np.hstack([config_x, np.broadcast_to(task_vec, (len(config_x), len(task_vec)))])
-
-
-def check_training_arrays(
-    X: npt.ArrayLike, y: npt.ArrayLike
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """``X`` and ``y`` as float arrays, checked: 2-D, non-empty, one target per row.
-
-    Raises:
-        ModelError: empty or mismatched inputs.
+    Args:
+        n_members: ensemble size; ``predict_members`` returns this many rows.
+        seed: randomness (``None``: unseeded).
+        n_jobs: threads while fitting and predicting.
     """
-    from recommender.errors import ModelError
 
-    X_, y_ = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-    if X_.ndim != 2 or len(X_) == 0 or len(X_) != len(y_):
-        raise ModelError(
-            f"surrogate: expected a non-empty 2-D X with one target per row, got X "
-            f"{X_.shape} and y {y_.shape}; ingest runs first"
-        )
-    return X_, y_
+    kind: ClassVar[str] = ""
+
+    n_members: int = 1
+    seed: int | None = None
+    n_jobs: int = 1
+    n_features_in_: int = field(init=False, repr=False)  # set by fit() and load()
+
+    # -- settings (scikit-learn convention) -------------------------------------------
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        """The ``__init__`` arguments: the dataclass fields that ``__init__`` takes."""
+        return sorted(f.name for f in fields(cls) if f.init)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments as set on this object (``deep`` is accepted, unused)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self: S, **params: Any) -> S:
+        """Change settings; a fitted model keeps its state until the next ``fit``.
+
+        Raises:
+            ModelError: a name that is not one of the constructor's arguments.
+        """
+        valid = self._get_param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ModelError(
+                    f"{type(self).__name__}: expected settings among {', '.join(valid)}, "
+                    f"got {name!r}"
+                )
+            setattr(self, name, value)
+        return self
+
+    # -- the interface each kind implements -------------------------------------------
+    def fit(self: S, X: npt.ArrayLike, y: npt.ArrayLike, groups: npt.ArrayLike | None = None) -> S:
+        """Fit on rows ``X`` and normalised scores ``y``; ``groups`` are task labels.
+
+        Sets ``n_features_in_``. Raises :class:`ModelError` on empty or mismatched input.
+        """
+        raise NotImplementedError
+
+    def predict_members(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """``(n_members, n)`` predictions, one row per ensemble member."""
+        raise NotImplementedError
+
+    def save(self, directory: Path) -> list[Path]:
+        """Write the fitted state into ``directory`` (safe formats only); return the files."""
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls: type[S], directory: Path, n_features: int, params: dict[str, Any]) -> S:
+        """Read what :meth:`save` wrote; ``params`` are the settings from ``get_params``."""
+        raise NotImplementedError
+
+    # -- shared behaviour -------------------------------------------------------------
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """The ensemble mean."""
+        return self.predict_members(X).mean(axis=0)
+
+    def predict_member(self, X: npt.ArrayLike, member: int) -> npt.NDArray[np.float64]:
+        """Predictions of one member."""
+        return self.predict_members(X)[member]
+
+    def _check_fitted(self) -> None:
+        """Raises :class:`NotFittedError` before ``fit`` or ``load``."""
+        if not hasattr(self, "n_features_in_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() or load() first")
+
+    def _checked_rows(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """``X`` as a float array with the fitted number of columns.
+
+        Raises:
+            NotFittedError: before ``fit`` or ``load``.
+            ModelError: another number of columns.
+        """
+        self._check_fitted()
+        X_ = np.asarray(X, dtype=float)
+        if X_.ndim != 2 or X_.shape[1] != self.n_features_in_:
+            raise ModelError(
+                f"surrogate: expected {self.n_features_in_} columns, got {X_.shape}; "
+                "the model was trained for another space or meta-feature set; retrain"
+            )
+        return X_

@@ -1,6 +1,6 @@
 """Training data from the store, and a fitted surrogate bundle that saves and loads safely.
 
-A bundle holds the space, the meta-feature scaler, the XGBoost ensemble and a compact
+A bundle holds the space, the meta-feature scaler, the surrogate ensemble and a compact
 memory of the training tasks (their meta-feature vectors and up to ``KEEP_PER_TASK``
 evaluated configs each, fewer with many tasks, with normalised scores) and a pool of
 distinct evaluated configs with their value on every task, used for portfolio selection
@@ -12,17 +12,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from recommender.errors import ModelError
 from recommender.normalize import normalize_per_task
+from recommender.portfolio import CV_MAX_TASKS, choose_rule, standardised_ranks
 from recommender.space import Space
-from recommender.surrogate.base import MetaFeatureScaler, design_matrix
+from recommender.surrogate.base import BaseSurrogate
+from recommender.surrogate.features import MetaFeatureScaler, design_matrix
 from recommender.surrogate.kinds import make_model, model_class, model_kind
+
+if TYPE_CHECKING:  # pandas is needed to train, not to answer a query
+    import pandas as pd
 
 KEEP_PER_TASK = 2000
 MEMORY_ROWS = 100_000
@@ -92,6 +96,8 @@ def load_training_data(
     Raises:
         ModelError: no usable runs (none for the space/metric, or no task has meta-features).
     """
+    import pandas as pd
+
     kwargs = {"params": space.names, "metric": metric, "fidelity": fidelity}
     df = store.runs_frame(space=space.name, **kwargs)
     if df.empty:
@@ -127,7 +133,7 @@ class FittedSurrogate:
 
     space: Space
     scaler: MetaFeatureScaler
-    model: Any  # GBMSurrogate (XGBoost) or ForestSurrogate (scikit-learn)
+    model: BaseSurrogate  # a registered kind (recommender.surrogate.kinds)
     task_names: list[str]
     task_vecs: npt.NDArray[np.float64]  # (T, M)
     memory_x: npt.NDArray[np.float64]  # (R, D) evaluated configs kept
@@ -153,8 +159,6 @@ class FittedSurrogate:
     def pool_ranks(self) -> npt.NDArray[np.float64]:
         """Standardised ranks of every task's pool values (computed once)."""
         if self._pool_ranks is None:
-            from recommender.portfolio import standardised_ranks
-
             self._pool_ranks = standardised_ranks(self.pool_values)
         return self._pool_ranks
 
@@ -196,7 +200,7 @@ class FittedSurrogate:
         sidecar = {
             "space": self.space.to_json(),
             "metafeatures": self.scaler.to_json(),
-            "model_kind": "forest" if type(self.model).__name__ == "ForestSurrogate" else "xgboost",
+            "model_kind": self.model.kind,
             "model_params": self.model.get_params(),
             "n_features": self.model.n_features_in_,
             "feature_names": self.space.feature_names + self.scaler.names,
@@ -284,8 +288,6 @@ def _fit_profile_beta(
     others, predicts the held tasks' scores over the pool. :func:`choose_rule` then
     scores each rule leave-task-out. Nothing here sees a task it predicts.
     """
-    from recommender.portfolio import CV_MAX_TASKS, choose_rule
-
     T, P = len(fitted.task_names), fitted.pool_x.shape[0]
     if T < 3 or P == 0:
         fitted.meta.update(profile_beta=0.0, profile_first="weighted", profile_cv={})

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from recommender.errors import DatasetError, NotFittedError
 from recommender.normalize import normalize_values, regret
-from recommender.surrogate.base import MetaFeatureScaler
+from recommender.surrogate.features import MetaFeatureScaler
 from recommender.surrogate.gbm import GBMSurrogate
 
 
