@@ -166,7 +166,8 @@ def _register_pack(
     if bad:
         raise ModelError(
             f"shipped data in {root} is missing or corrupt ({', '.join(bad[:3])}); reinstall "
-            "recommender or rebuild it from the repository root: python -m pipelines.retrain.shipped"
+            "recommender or rebuild it from the repository root: "
+            "python -m pipelines.retrain.shipped"
         )
     prefix = PACKS[space]
     meta: dict[str, Any] = json.loads((root / f"{prefix}registry.json").read_text())

@@ -408,17 +408,6 @@ def builtin_space(name: str) -> Space:
     return Space.from_json(json.loads(text))
 
 
-def default_space_for(modality: str) -> str:
-    """Built-in space for a dataset modality; the trainer registry knows which.
-
-    Raises:
-        SpaceError: unknown modality.
-    """
-    from recommender.validate.trainers import default_space_for as for_modality
-
-    return for_modality(modality)
-
-
 def load_space(name_or_path: str | Path, store: Store | None = None) -> Space:
     """A space by built-in name, name in the store's ``spaces`` table, or JSON file path.
 

@@ -27,7 +27,7 @@ STORE = ROOT / "recommender" / "store"
 
 # (module, function qualname) -> why it may hold SQL. Keep it short.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("recommender/table_files.py", "read_table_file"): "reads the user's data file with in-memory DuckDB",
+    ("recommender/table_files.py", "read_table_file"): "reads the user's file, in-memory DuckDB",
     ("recommender/table_files.py", "_reader_sql"): "SQL of that in-memory reader",
     ("recommender/table_files.py", "_sample_table"): "samples the user's file in that connection",
     ("recommender/ingest/tables.py", "_read_jsonl"): "reads JSON Lines with in-memory DuckDB",

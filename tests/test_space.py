@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recommender.errors import SpaceError
-from recommender.space import Space, builtin_spaces, default_space_for, load_space
+from recommender.space import Space, builtin_spaces, load_space
 from recommender.store import DuckDBStore
+from recommender.validate.trainers import default_space_for
 
 
 def _config_strategy(space: Space) -> st.SearchStrategy[dict[str, Any]]:

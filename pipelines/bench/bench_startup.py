@@ -46,12 +46,7 @@ def prepare(directory: Path, space: str) -> tuple[Path, Path]:
     db.parent.mkdir(parents=True)
     with DuckDBStore(db) as store:
         ensure_shipped(store, space)
-        tasks = sorted(
-            r[0]
-            for r in store.con.execute(
-                "SELECT DISTINCT task FROM runs WHERE space = ?", [space]
-            ).fetchall()
-        )
+        tasks = store.task_names(space=space)
         mf = store.metafeatures(tasks[0])[tasks[0]]
     path = directory / "metafeatures.json"
     path.write_text(json.dumps(mf))

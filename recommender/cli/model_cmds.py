@@ -262,7 +262,7 @@ def _describe(
         return _read_mf(mf_file), _need_space(space_name), None
     from recommender.datasets import load_dataset
     from recommender.metafeatures import compute_metafeatures
-    from recommender.space import default_space_for
+    from recommender.validate.trainers import default_space_for
 
     ds = load_dataset(str(dataset), target, text_column=text_column)
     features = compute_metafeatures(ds).features

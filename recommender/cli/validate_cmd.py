@@ -78,9 +78,9 @@ def validate(
         raise click.BadParameter("use --epochs or --budget-s, not both", param_hint="--budget-s")
     from recommender.datasets import load_dataset
     from recommender.shipped import ensure_shipped
-    from recommender.space import default_space_for
     from recommender.store import open_store
     from recommender.validate.runner import parse_baselines, run_validation
+    from recommender.validate.trainers import default_space_for
 
     pairs = parse_baselines(baselines)
     dataset = load_dataset(

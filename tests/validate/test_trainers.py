@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from recommender.errors import RecommenderError, SpaceError
-from recommender.space import builtin_space, default_space_for
+from recommender.space import builtin_space
 from recommender.store import DuckDBStore
 from recommender.validate.runner import run_validation
-from recommender.validate.trainers import TRAINERS, register, trainer_for
+from recommender.validate.trainers import TRAINERS, default_space_for, register, trainer_for
 from recommender.validate.training import TrainResult, finish
 from tests.validate.helpers import blobs
 
