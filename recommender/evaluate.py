@@ -18,7 +18,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from recommender.normalize import regret
-from recommender.recommend import recommend_with
+from recommender.ranking import recommend_with
 from recommender.space import load_space
 from recommender.surrogate.base import MetaFeatureScaler, design_matrix
 from recommender.surrogate.kinds import make_model

@@ -1,33 +1,26 @@
-"""Recommend configurations for a task from its meta-features, using the champion surrogate."""
+"""Answer a recommendation query against a store: its champion ranks, the query is logged.
+
+The one place that joins the store to :mod:`recommender.ranking`; used by
+:func:`recommender.api.recommend` and by ``validate`` (which logs its query too).
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from recommender.errors import DatasetError, ModelError
-from recommender.portfolio import explain, hedges, recommend_encoded
+from recommender.errors import ModelError
+from recommender.inputs import check_top_k
+from recommender.ranking import RecommendResult, check_metafeatures, recommend_with
 from recommender.registry import champion
-from recommender.space import Space, load_space
-from recommender.surrogate.model import FittedSurrogate
+from recommender.space import load_space
 from recommender.types import Recommendation
 
 
-@dataclass
-class RecommendResult:
-    """Ranked recommendations and the query that produced them."""
-
-    query_id: int | None
-    space: Space
-    model_id: int | None
-    recommendations: list[Recommendation]
-
-
-def recommend(
+def answer(
     store: Any,
     metafeatures: dict[str, float],
     *,
@@ -48,17 +41,17 @@ def recommend(
         log: record the query in the store's ``queries`` table.
 
     Returns:
-        A :class:`RecommendResult`, best first.
+        A :class:`~recommender.ranking.RecommendResult`, best first.
 
     Raises:
         SpaceError: unknown space.
+        InvalidArgumentError: ``top_k`` is not a positive integer.
         ModelError: no trained model for the space.
         DatasetError: the meta-features lack most of what the model uses.
     """
     sp = load_space(space, store)
-    _check_metafeatures(metafeatures)
-    if top_k < 1:
-        raise ModelError(f"top_k: expected a positive integer, got {top_k}")
+    check_metafeatures(metafeatures)
+    check_top_k(top_k)
     loaded = champion(store, sp.name)
     if loaded is None:
         n = store.info()["runs"]
@@ -74,51 +67,6 @@ def recommend(
         else None
     )
     return RecommendResult(query_id, sp, loaded.model_id, recs)
-
-
-def recommend_with(
-    fitted: FittedSurrogate, metafeatures: dict[str, float], *, top_k: int = 5
-) -> list[Recommendation]:
-    """Recommendations from a fitted surrogate (no store access).
-
-    The set comes from :mod:`recommender.portfolio`; ``predicted`` and ``uncertainty``
-    are the ensemble's mean and spread for the new task, and ``explanation`` names the
-    known tasks that weigh most and how each config did on them.
-    """
-    _check_metafeatures(metafeatures)
-    vec, missing = fitted.task_vector(metafeatures)
-    X, weights, picks = recommend_encoded(fitted, vec, top_k)
-    covers = hedges(fitted, picks, weights)
-    members = fitted.predict_members(X, vec)
-    configs = fitted.space.decode(X)
-    out = []
-    for rank, config in enumerate(configs, start=1):
-        why: dict[str, Any] = {
-            "similar_tasks": explain(fitted, picks[rank - 1], weights, vec),
-            "role": "best expected" if rank == 1 else "hedge",
-            "hedge_for": covers[rank - 1],
-        }
-        if missing:
-            why["imputed_metafeatures"] = missing
-        out.append(
-            Recommendation(
-                config=fitted.space.clip(config),
-                predicted=round(float(members[:, rank - 1].mean()), 4),
-                uncertainty=round(float(members[:, rank - 1].std()), 4),
-                rank=rank,
-                source="portfolio",
-                explanation=why,
-            )
-        )
-    return out
-
-
-def _check_metafeatures(metafeatures: dict[str, float]) -> None:
-    if not metafeatures:
-        raise DatasetError(
-            "meta-features missing: expected a JSON object of OpenML meta-features, got none; "
-            "compute them with recommender describe DATASET"
-        )
 
 
 def _log_query(
