@@ -30,7 +30,7 @@ from recommender.admin import (
     rollback,
     spaces,
 )
-from recommender.errors import DatasetError, InvalidArgumentError
+from recommender.errors import InvalidArgumentError
 from recommender.inputs import (
     DEFAULT_SPACE,
     Data,
@@ -135,8 +135,6 @@ def recommend(
         space_name = space
     with open_store(db, lock_timeout=lock_timeout) as store:
         _ensure_shipped(store, space_name, note)
-        if features is None:
-            features = _stored_features(store, str(task))
         result = answer(store, features, space=space_name, top_k=top_k, task=task, log=log)
     n = len(result.recommendations)
     if n < top_k:
@@ -145,15 +143,6 @@ def recommend(
             f"{n} distinct evaluated configuration(s); ingest more runs and retrain"
         )
     return result
-
-
-def _stored_features(store: DuckDBStore, task: str) -> dict[str, float]:
-    features: dict[str, float] | None = store.metafeatures(task).get(task)
-    if not features:
-        raise DatasetError(
-            f"task {task!r} has no meta-features in the store; see: recommender tasks list"
-        )
-    return features
 
 
 def _ensure_shipped(store: DuckDBStore, space: str, note: Note) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from recommender.errors import ModelError
+from recommender.errors import DatasetError, ModelError
 from recommender.inputs import check_top_k
 from recommender.ranking import RecommendResult, check_metafeatures, recommend_with
 from recommender.registry import champion
@@ -22,7 +22,7 @@ from recommender.types import Recommendation
 
 def answer(
     store: Any,
-    metafeatures: dict[str, float],
+    metafeatures: dict[str, float] | None,
     *,
     space: str,
     top_k: int = 5,
@@ -33,7 +33,7 @@ def answer(
 
     Args:
         store: an open store (writable if ``log``).
-        metafeatures: OpenML-named meta-features of the task.
+        metafeatures: OpenML-named meta-features of the task (None: ``task``'s stored ones).
         space: space name, as given to ``retrain``.
         top_k: how many configurations to return (fewer when the model knows fewer
             distinct evaluated configurations).
@@ -47,9 +47,12 @@ def answer(
         SpaceError: unknown space.
         InvalidArgumentError: ``top_k`` is not a positive integer.
         ModelError: no trained model for the space.
-        DatasetError: the meta-features lack most of what the model uses.
+        DatasetError: the meta-features lack most of what the model uses, or the task
+            has none in the store.
     """
     sp = load_space(space, store)
+    if metafeatures is None:
+        metafeatures = _stored_metafeatures(store, task)
     check_metafeatures(metafeatures)
     check_top_k(top_k)
     loaded = champion(store, sp.name)
@@ -67,6 +70,15 @@ def answer(
         else None
     )
     return RecommendResult(query_id, sp, loaded.model_id, recs)
+
+
+def _stored_metafeatures(store: Any, task: str | None) -> dict[str, float]:
+    features: dict[str, float] | None = store.metafeatures(task).get(task) if task else None
+    if not features:
+        raise DatasetError(
+            f"task {task!r} has no meta-features in the store; see: recommender tasks list"
+        )
+    return features
 
 
 def _log_query(
