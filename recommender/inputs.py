@@ -66,11 +66,12 @@ def features_and_space(
     from recommender.space import default_space_for
 
     if isinstance(data, Mapping):
-        if target is not None or text_column is not None:
-            raise InvalidArgumentError(
-                "target: expected None with a meta-feature dict (it describes the data "
-                "already), got a column name; pass the table instead"
-            )
+        for arg, value in (("target", target), ("text_column", text_column)):
+            if value is not None:
+                raise InvalidArgumentError(
+                    f"{arg}: expected None with a meta-feature dict (it describes the data "
+                    f"already), got {value!r}; pass the table instead"
+                )
         modality = data.get("modality")
         return finite_numbers(data), space or (
             default_space_for(modality) if isinstance(modality, str) else DEFAULT_SPACE

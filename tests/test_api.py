@@ -143,6 +143,8 @@ def test_other_bad_arguments(tmp_path: Path) -> None:
         recommender.recommend(_frame(), task="t", db=db)
     with pytest.raises(InvalidArgumentError, match="data: expected a pandas DataFrame"):
         recommender.recommend([1, 2, 3], db=db)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="target: expected None with a meta-feature"):
+        recommender.recommend({"NumberOfInstances": 10.0}, target="y", db=db)
     with pytest.raises(InvalidArgumentError, match="model: expected one of xgboost, forest"):
         recommender.retrain(model="gbm", db=db)
     with pytest.raises(InvalidArgumentError, match="top_k"):
