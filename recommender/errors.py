@@ -33,3 +33,7 @@ class ModelError(RecommenderError):
 
 class NotFittedError(RecommenderError, ValueError):
     """An estimator was used before ``fit``."""
+
+
+class InvalidArgumentError(RecommenderError, ValueError):
+    """An argument is out of range or of the wrong kind (``top_k=0``, an unknown option)."""

@@ -20,7 +20,7 @@ from scipy.spatial import cKDTree
 from recommender.errors import ModelError
 from recommender.normalize import regret, regret_scale
 from recommender.portfolio import weighted_greedy
-from recommender.recommend import recommend_with
+from recommender.ranking import recommend_with
 from recommender.space import load_space
 from recommender.surrogate.features import MetaFeatureScaler
 from recommender.surrogate.model import TrainingData, fit_surrogate, load_training_data

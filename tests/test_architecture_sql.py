@@ -33,7 +33,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("recommender/ingest/tables.py", "_read_jsonl"): "reads JSON Lines with in-memory DuckDB",
     ("recommender/ingest/__init__.py", "_sqlite_kind"): "lists the user's SQLite tables",
     # moves into Store.log_query
-    ("recommender/recommend.py", "_log_query"): "logs the query (Store.log_query does the same)",
     ("pipelines/bench/bench_ingest.py", "naive_insert"): "the per-row INSERT baseline it times",
 }
 

@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 from recommender.errors import DatasetError, ModelError, SpaceError
 from recommender.evaluate import evaluate_loto
 from recommender.portfolio import choose_rule, task_weights, weighted_greedy
-from recommender.recommend import recommend
+from recommender.query import answer as recommend
 from recommender.registry import train_and_register
 from recommender.space import Space
 from recommender.store import DuckDBStore

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from recommender import registry
-from recommender.recommend import recommend
+from recommender.query import answer as recommend
 from recommender.store import DuckDBStore
 
 

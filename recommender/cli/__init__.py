@@ -23,7 +23,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "describe",
         "Compute meta-features of a dataset.",
     ),
-    "space": ("recommender.cli.model_cmds", "space", "Import and list search spaces."),
+    "space": ("recommender.cli.space_cmds", "space", "Import and list search spaces."),
     "retrain": (
         "recommender.cli.model_cmds",
         "retrain",
@@ -31,12 +31,12 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "models": ("recommender.cli.model_cmds", "models", "List, promote or roll back surrogates."),
     "recommend": (
-        "recommender.cli.model_cmds",
+        "recommender.cli.recommend_cmd",
         "recommend",
         "Recommend configurations for a dataset.",
     ),
     "evaluate": (
-        "recommender.cli.model_cmds",
+        "recommender.cli.evaluate_cmd",
         "evaluate",
         "Leave-one-task-out regret against baselines.",
     ),

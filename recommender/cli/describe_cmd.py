@@ -57,22 +57,13 @@ def describe(
     of images with one sub-folder per class. Prints a feature/value table, or with
     --json one object of features plus "problem_type" and "modality" (NaN as null).
     """
-    from recommender.datasets import load_dataset
-    from recommender.metafeatures import compute_metafeatures
+    from recommender.api import describe_result
 
-    dataset = load_dataset(
-        path,
-        target,
-        problem=problem,
-        text_column=text_column,
-        max_rows=max_rows,
-        seed=seed,
-        name=task,
-    )
-    result = compute_metafeatures(dataset, seed=seed, time_budget_s=time_budget)
+    task_name, result = describe_result(
+        path, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed,
+        time_budget=time_budget, task=task, save=save, db=db, lock_timeout=lock_timeout,
+    )  # fmt: skip
     values = result.as_dict()
-    if save:
-        _save(dataset.name, values, result.modality, result.problem_type, db, lock_timeout)
     if as_json:
         echo_json(values)
     else:
@@ -80,22 +71,4 @@ def describe(
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if save:
-        click.echo(
-            f"saved {len(result.features)} meta-features for task {dataset.name!r}", err=True
-        )
-
-
-def _save(
-    task: str,
-    values: dict[str, float | str | None],
-    modality: str,
-    problem_type: str,
-    db: Path | None,
-    lock_timeout: float | None,
-) -> None:
-    from recommender.store import open_store
-
-    features = {k: v for k, v in values.items() if k not in ("problem_type", "modality")}
-    with open_store(db, read_only=False, lock_timeout=lock_timeout) as store:
-        store.add_metafeatures(task, features, source="describe")  # type: ignore[arg-type]
-        store.add_task(task, modality=modality, problem_type=problem_type, source="describe")
+        click.echo(f"saved {len(result.features)} meta-features for task {task_name!r}", err=True)

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
+from recommender.tables import format_table
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -29,6 +31,23 @@ def db_option(f: F) -> F:
         default=None,
         help="Store file (default: $RECOMMENDER_DB or the user data directory).",
     )(f)
+
+
+def model_option(f: F) -> F:
+    """``--model {xgboost,forest}``: the surrogate to train."""
+    return click.option(
+        "--model",
+        "model_kind",
+        type=click.Choice(["xgboost", "forest"]),
+        default="xgboost",
+        show_default=True,
+        help="Surrogate: XGBoost ensemble, or scikit-learn extra-trees.",
+    )(f)
+
+
+def echo_note(message: str) -> None:
+    """A note for the user, on stderr (stdout stays clean for ``--json``)."""
+    click.echo(message, err=True)
 
 
 def json_option(f: F) -> F:
@@ -56,23 +75,4 @@ def _json_default(value: Any) -> Any:
 
 def echo_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
     """Print rows as an aligned plain-text table."""
-    if not rows:
-        click.echo("(none)")
-        return
-    columns = columns or list(rows[0])
-    cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    click.echo("  ".join("-" * w for w in widths))
-    for row in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items())
-    return str(value)
+    click.echo(format_table(rows, columns))

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from recommender.cli.options import db_option, echo_json, echo_table, json_option
+from recommender.cli.options import db_option, echo_json, echo_note, echo_table, json_option
 
 
 @click.command("validate")
@@ -76,32 +76,14 @@ def validate(
     """
     if epochs is not None and budget_s is not None:
         raise click.BadParameter("use --epochs or --budget-s, not both", param_hint="--budget-s")
-    from recommender.datasets import load_dataset
-    from recommender.shipped import ensure_shipped
-    from recommender.store import open_store
-    from recommender.validate.runner import parse_baselines, run_validation
-    from recommender.validate.trainers import default_space_for
+    from recommender.api import validate as run_validate
 
-    pairs = parse_baselines(baselines)
-    dataset = load_dataset(
-        dataset_path, target, problem=problem, text_column=text_column, max_rows=max_rows,
-        seed=seed,
+    report = run_validate(
+        dataset_path, target, space=space, top_k=top_k, baselines=baselines, epochs=epochs,
+        budget_s=budget_s, device=device, seed=seed, executor=executor, parallel=parallel,
+        problem=problem, text_column=text_column, max_rows=max_rows, report=report_path,
+        db=db, lock_timeout=lock_timeout, on_result=_progress, on_note=echo_note,
     )  # fmt: skip
-    with open_store(db, read_only=False, lock_timeout=lock_timeout) as store:
-        if top_k > 0:
-            note = ensure_shipped(store, space or default_space_for(dataset.modality))
-            if note:
-                click.echo(note, err=True)
-        report = run_validation(
-            store, dataset, space=space, top_k=top_k, baselines=pairs, epochs=epochs,
-            budget_s=budget_s, device=device, seed=seed, executor=executor, parallel=parallel,
-            on_result=_progress,
-        )  # fmt: skip
-    if report_path is not None:
-        from recommender.validate.report import write_report
-
-        write_report(report, report_path)
-        click.echo(f"Report written to {report_path}", err=True)
     rows = [o.as_dict() for o in report.outcomes]
     if as_json:
         echo_json(rows)

@@ -95,9 +95,9 @@ def plan_configs(
     planned: list[PlannedConfig] = []
     query_id = model_id = None
     if top_k > 0:
-        from recommender.recommend import recommend
+        from recommender.query import answer
 
-        result = recommend(store, dict(features), space=space.name, top_k=top_k, task=task)
+        result = answer(store, dict(features), space=space.name, top_k=top_k, task=task)
         query_id, model_id = result.query_id, result.model_id
         for i, rec in enumerate(result.recommendations):
             rank = rec.rank or i + 1
