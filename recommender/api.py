@@ -30,11 +30,11 @@ from recommender.admin import (
     rollback,
     spaces,
 )
+from recommender.arguments import check_top_k
 from recommender.errors import InvalidArgumentError
 from recommender.inputs import (
     DEFAULT_SPACE,
     Data,
-    check_top_k,
     features_and_space,
     load_data,
     read_metafeatures,

@@ -117,11 +117,3 @@ def load_data(
         problem=problem, max_rows=max_rows, seed=seed,
     )  # fmt: skip
     return datasets._as_text_if_needed(ds, text_column)
-
-
-def check_top_k(top_k: int, *, low: int = 1) -> None:
-    """Raise :class:`InvalidArgumentError` unless ``top_k`` is an integer >= ``low``."""
-    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < low:
-        raise InvalidArgumentError(
-            f"top_k: expected an integer >= {low}, got {top_k!r}; ask for at least {low}"
-        )

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from recommender.arguments import check_top_k
 from recommender.errors import DatasetError, ModelError
-from recommender.inputs import check_top_k
 from recommender.ranking import RecommendResult, check_metafeatures, recommend_with
 from recommender.registry import champion
 from recommender.space import load_space
