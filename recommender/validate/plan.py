@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -81,8 +82,8 @@ def resolve_budget(
             "use fewer --epochs, or --budget-s for a time limit"
         )
     if budget_s is not None:
-        if budget_s <= 0:
-            raise SpaceError(f"budget: expected seconds > 0, got {budget_s:g}")
+        if not math.isfinite(budget_s) or budget_s <= 0:
+            raise SpaceError(f"budget: expected a finite number of seconds > 0, got {budget_s:g}")
         high = (space.fidelity or {}).get("high") or MAX_EPOCHS_WITH_BUDGET
         return Budget(epochs or int(high), float(budget_s))
     return Budget(epochs or trainer_for(space.name, modality).default_epochs)

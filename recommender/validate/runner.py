@@ -43,8 +43,12 @@ __all__ = [
 ]  # fmt: skip
 
 
-class ValidationInterrupted(RecommenderError):
-    """Ctrl-C stopped a validation; the runs that finished before it are stored."""
+class ValidationInterrupted(RecommenderError, KeyboardInterrupt):
+    """Ctrl-C stopped a validation; the runs that finished before it are stored.
+
+    A KeyboardInterrupt still (callers that catch one keep working), and a
+    RecommenderError, so the command line prints its one line.
+    """
 
 
 @dataclass

@@ -150,7 +150,8 @@ def check_target(y: pd.Series, problem_type: str, target: str) -> None:
 
 
 def check_features(X: pd.DataFrame, modality: str, name: str) -> None:
-    """Reject data without inputs: no feature column, or text that is empty everywhere.
+    """Reject data without inputs: no feature column, only constant or identifier-like
+    columns (nothing reaches the network), or text that is empty everywhere.
 
     Raises:
         DatasetError: nothing to learn from.
@@ -160,6 +161,15 @@ def check_features(X: pd.DataFrame, modality: str, name: str) -> None:
             f"{name}: expected at least one feature column besides the target, got none; "
             "add feature columns or check --target"
         )
+    if modality == "tabular":
+        from recommender.validate.tabular_encoding import informative_columns
+
+        if not informative_columns(X):
+            names = ", ".join(map(str, X.columns[:10])) + (" ..." if X.shape[1] > 10 else "")
+            raise DatasetError(
+                f"{name}: expected a feature column that varies, got only constant or "
+                f"identifier-like columns ({names}); add informative feature columns"
+            )
     if modality == "text" and not X.iloc[:, 0].astype(str).str.strip().astype(bool).any():
         raise DatasetError(
             f"{name}: expected text in the text column, got only empty strings; check --text-column"

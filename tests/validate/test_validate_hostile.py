@@ -63,13 +63,29 @@ def test_huge_random_baseline_count_is_refused(
     assert_refused(result, "expected random:N with N <= 1000", db_path, store_before)
 
 
-def test_table_without_feature_columns_is_refused(
-    tmp_path: Path, db_path: Path, store_before: dict[str, Any]
+@pytest.mark.parametrize(
+    ("features", "expected"),
+    [
+        ({}, "expected at least one feature column besides the target, got none"),
+        ({"id": [f"row{i}" for i in range(60)]}, "got only constant or identifier-like"),
+        (
+            {"k": [1.0] * 60, "e": [None] * 60},
+            "got only constant or identifier-like columns (k, e)",
+        ),
+    ],
+    ids=["target-only", "identifier-only", "constant-only"],
+)
+def test_table_without_usable_feature_columns_is_refused(
+    tmp_path: Path,
+    db_path: Path,
+    store_before: dict[str, Any],
+    features: dict[str, list[Any]],
+    expected: str,
 ) -> None:
-    path = tmp_path / "only_target.csv"
-    pd.DataFrame({"label": [0, 1] * 30}).to_csv(path, index=False)
+    path = tmp_path / "featureless.csv"
+    pd.DataFrame({**features, "label": [0, 1] * 30}).to_csv(path, index=False)
     result = invoke("--dataset", str(path), "--top-k", "0", "--device", "cpu")
-    assert_refused(result, "expected at least one feature column", db_path, store_before)
+    assert_refused(result, expected, db_path, store_before)
 
 
 @pytest.mark.parametrize(
@@ -130,6 +146,7 @@ def _case_path(tmp_path: Path, case: str) -> str:
 # case -> (extra arguments, a fragment of the one error line)
 CASES: dict[str, tuple[list[str], str]] = {
     "huge-epochs": (["--epochs", "1000000000"], "epochs: expected 1 to 10000 per config"),
+    "infinite-budget": (["--budget-s", "inf"], "budget: expected a finite number of seconds"),
     "nothing-to-train": (["--baselines", "none"], "nothing to validate"),
     "negative-seed": (["--seed", "-1"], "seed: expected an integer from 0 to 2147483647"),
     "huge-seed": (["--seed", str(2**70)], "seed: expected an integer from 0 to 2147483647"),
