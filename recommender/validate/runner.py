@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_EPOCHS_WITH_BUDGET", "SOURCE", "Budget", "PlannedConfig", "ValidationOutcome",
     "ValidationReport", "full_params", "parse_baselines", "plan_configs", "resolve_budget",
-    "ValidationInterrupted", "run_key", "run_validation", "train_config",
+    "ValidationInterrupted", "check_request", "run_key", "run_validation", "train_config",
 ]  # fmt: skip
 
 
@@ -174,15 +174,9 @@ def run_validation(
     >>> [o.result.status for o in report.outcomes]
     ['ok']
     """
-    from recommender.datasets import check_seed
     from recommender.validate.recording import start_batch
-    from recommender.validate.training import check_features, check_target, resolve_device
 
-    check_executor(executor, parallel)
-    check_seed(seed)
-    check_features(dataset.X, dataset.modality, dataset.name)
-    check_target(dataset.y, dataset.problem_type, dataset.target)
-    dev = resolve_device(device)
+    dev = check_request(dataset, device=device, seed=seed, executor=executor, parallel=parallel)
     the_space = _space(store, space, dataset.modality)
     budget = resolve_budget(dataset.modality, epochs, budget_s, the_space)
     planned, query_id, model_id, features = _plan(
@@ -212,6 +206,33 @@ def run_validation(
     order = {id(p): i for i, p in enumerate(planned)}
     report.outcomes.sort(key=lambda o: order[id(o.planned)])
     return report
+
+
+def check_request(
+    dataset: Dataset,
+    *,
+    device: str = "auto",
+    seed: int = 0,
+    executor: str = "local",
+    parallel: int = 1,
+) -> str:
+    """Check a validation request without touching a store; return the device to use.
+
+    :func:`run_validation` calls it first; a caller may call it before opening the store.
+
+    Raises:
+        RecommenderError: an unknown executor or device, CUDA asked but absent, a seed out
+            of range, no usable feature, or a target that cannot be learned (one class,
+            too many classes for the rows).
+    """
+    from recommender.datasets import check_seed
+    from recommender.validate.training import check_features, check_target, resolve_device
+
+    check_executor(executor, parallel)
+    check_seed(seed)
+    check_features(dataset.X, dataset.modality, dataset.name)
+    check_target(dataset.y, dataset.problem_type, dataset.target)
+    return resolve_device(device)
 
 
 def _plan(

@@ -261,3 +261,17 @@ def test_stratified_split_with_many_classes() -> None:
     train, val = split_indices(y, classification=True, val_fraction=0.2, seed=0)
     assert len(train) == len(val) == 10_000
     assert set(y[train]) == set(y[val]) == set(range(10_000))
+
+
+def test_check_request_needs_no_store() -> None:
+    from recommender.datasets import dataset_from_frame
+    from recommender.errors import DatasetError
+    from recommender.validate import check_request
+
+    good = dataset_from_frame(blobs_frame(n=40), "label", name="blobs")
+    assert check_request(good, device="cpu") == "cpu"
+    only_ids = dataset_from_frame(
+        pd.DataFrame({"id": [f"r{i}" for i in range(40)], "y": [0, 1] * 20}), "y", name="ids"
+    )
+    with pytest.raises(DatasetError, match="identifier-like"):
+        check_request(only_ids, device="cpu")
