@@ -29,10 +29,10 @@ from recommender.labels import (
 from recommender.table_files import read_table_file
 
 __all__ = [
-    "CELL_BUDGET", "IMAGE_SUFFIXES", "MAX_CLASSES_INFERRED", "MODALITIES", "PROBLEM_TYPES",
-    "TABLE_SUFFIXES", "TARGET_NAMES", "TEXT_MIN_CHARS", "TEXT_MIN_WORDS", "WHOLE_FILE_BYTES",
-    "Dataset", "class_quota", "dataset_from_frame", "infer_problem_type", "load_dataset",
-    "subsample_indices",
+    "CELL_BUDGET", "IMAGE_SUFFIXES", "MAX_CLASSES_INFERRED", "MAX_SEED", "MODALITIES",
+    "PROBLEM_TYPES", "TABLE_SUFFIXES", "TARGET_NAMES", "TEXT_MIN_CHARS", "TEXT_MIN_WORDS",
+    "WHOLE_FILE_BYTES", "Dataset", "check_seed", "class_quota", "dataset_from_frame",
+    "infer_problem_type", "load_dataset", "subsample_indices",
 ]  # fmt: skip
 
 PROBLEM_TYPES = ("binary", "multiclass", "regression")
@@ -55,6 +55,23 @@ CELL_BUDGET = 100_000_000
 # A string column is free text when its mean length and word count pass these.
 TEXT_MIN_CHARS = 40.0
 TEXT_MIN_WORDS = 5.0
+# Seeds go to NumPy, PyTorch and scikit-learn; this range suits all three.
+MAX_SEED = 2**31 - 1
+
+
+def check_seed(seed: int) -> int:
+    """Return ``seed`` if it is an integer in ``0..MAX_SEED``.
+
+    Raises:
+        DatasetError: a negative, too large or non-integer seed.
+    """
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not (0 <= seed <= MAX_SEED)
+    ):
+        raise DatasetError(f"seed: expected an integer from 0 to {MAX_SEED}, got {seed!r}")
+    return int(seed)
 
 
 @dataclass
@@ -200,9 +217,10 @@ def load_dataset(
         The dataset.
 
     Raises:
-        DatasetError: the path cannot be read, is empty or degenerate, or the target
-            or text column does not exist.
+        DatasetError: the path cannot be read, is empty or degenerate, the target
+            or text column does not exist, or the seed is out of range.
     """
+    check_seed(seed)
     if is_bundled(path):
         frame, bundled_target = bundled_frame(str(path))
         return dataset_from_frame(
@@ -255,7 +273,18 @@ def _as_text_if_needed(ds: Dataset, text_column: str | None) -> Dataset:
             f"{ds.name}: no text column {text_column!r}; available columns: {columns}; "
             "pass one with --text-column"
         )
-    text = ds.X[text_column].astype("string").fillna("")
+    column = ds.X[text_column]
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        raise DatasetError(
+            f"{ds.name}: text column {text_column!r}: expected text, got {column.dtype} "
+            "values; pass the column holding the documents with --text-column"
+        )
+    text = column.astype("string").fillna("")
+    if not text.str.strip().astype(bool).any():
+        raise DatasetError(
+            f"{ds.name}: text column {text_column!r}: expected text, got only empty "
+            "values; pass the column holding the documents with --text-column"
+        )
     ds.X = pd.DataFrame({"text": text.astype(object)})
     ds.modality = "text"
     return ds
@@ -317,17 +346,20 @@ def _load_image_folder(
 ) -> Dataset:
     paths: list[str] = []
     labels: list[str] = []
+    others: list[Path] = []
     for sub in sorted(p for p in path.iterdir() if p.is_dir()):
-        files = sorted(
-            f for f in sub.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-        )
-        paths.extend(str(f) for f in files)
-        labels.extend([sub.name] * len(files))
+        files = sorted(f for f in sub.iterdir() if f.is_file())
+        images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+        others += [f for f in files if f.suffix.lower() not in IMAGE_SUFFIXES]
+        paths.extend(str(f) for f in images)
+        labels.extend([sub.name] * len(images))
     if not paths:
+        found = f"{len(others)} other file(s) such as {others[0].name}" if others else "none"
         raise DatasetError(
-            f"{path}: expected one sub-folder per class holding .png/.jpg images, found none; "
-            "arrange images as FOLDER/CLASS/IMAGE.png"
+            f"{path}: expected one sub-folder per class holding .png/.jpg images, found "
+            f"{found}; arrange images as FOLDER/CLASS/IMAGE.png"
         )
+    _check_images(path, paths)
     frame = pd.DataFrame({"path": paths, "label": labels})
     ds = dataset_from_frame(
         frame,
@@ -339,3 +371,25 @@ def _load_image_folder(
         seed=seed,
     )
     return ds
+
+
+def _check_images(folder: Path, paths: list[str]) -> None:
+    """Refuse a folder with an image file that cannot be opened, naming the file.
+
+    Only headers are read here; a file damaged past its header fails when it is loaded.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    bad: list[str] = []
+    for file in paths:
+        try:
+            with Image.open(file) as img:
+                img.size  # noqa: B018 - the header must parse
+        except (OSError, UnidentifiedImageError, ValueError):
+            bad.append(file)
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise DatasetError(
+            f"{folder}: expected readable PNG/JPEG images, got an unreadable file {bad[0]}"
+            f"{more}; remove or replace it"
+        )

@@ -14,7 +14,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from recommender.validate.runner import ValidationReport, run_validation
+    from recommender.validate.runner import (
+        ValidationInterrupted,
+        ValidationReport,
+        check_request,
+        run_validation,
+    )
     from recommender.validate.tabular import train_tabular
     from recommender.validate.trainers import TRAINERS, Trainer, register
     from recommender.validate.training import TrainResult
@@ -24,7 +29,9 @@ _WHERE = {
     "Trainer": "trainers",
     "register": "trainers",
     "TrainResult": "training",
+    "ValidationInterrupted": "runner",
     "ValidationReport": "runner",
+    "check_request": "runner",
     "run_validation": "runner",
     "train_tabular": "tabular",
 }
@@ -32,7 +39,9 @@ __all__ = [
     "TRAINERS",
     "TrainResult",
     "Trainer",
+    "ValidationInterrupted",
     "ValidationReport",
+    "check_request",
     "register",
     "run_validation",
     "train_tabular",

@@ -1,20 +1,26 @@
 """Where validation configs train: in this process, in worker processes, or on Ray.
 
-Every executor offers the same four steps, so one loop (:func:`run_each`) drives them:
+Every executor offers the same steps, so one loop (:func:`run_each`) drives them:
 ``share`` a large argument once, ``submit`` a call, ``wait`` until some calls finished,
 take each ``result``; ``cancel`` what is left when the loop stops early. Results are
-handled as they finish, so an interrupted validation keeps every run finished so far.
+handled as they finish, so an interrupted validation keeps every run finished so far:
+on Ctrl-C, calls that already finished (``finished``) are handled before the loop stops.
+Local worker processes ignore Ctrl-C; the parent stops them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
 from recommender.errors import RecommenderError
 
 EXECUTORS = ("local", "ray")
+# Memory one local worker process needs, about (Python, torch, a copy of the data).
+WORKER_BYTES = 400 * 2**20
 T = TypeVar("T")  # what the submitted calls return
 H = TypeVar("H")  # a handle on one submitted call
 
@@ -30,6 +36,8 @@ class Executor(Protocol[H]):
 
     def cancel(self, handle: H) -> None: ...
 
+    def finished(self, pending: list[H]) -> list[H]: ...
+
 
 def run_each(
     executor: Executor[Any],
@@ -37,12 +45,20 @@ def run_each(
     calls: list[tuple[tuple[Any, ...], dict[str, Any]]],
     done: Callable[[int, T], None],
 ) -> None:
-    """Run ``fn(*args, **kwargs)`` for every call; ``done(index, result)`` as each finishes."""
+    """Run ``fn(*args, **kwargs)`` for every call; ``done(index, result)`` as each finishes.
+
+    On KeyboardInterrupt, calls that already finished are still handed to ``done``
+    before the interrupt goes on; unfinished ones are cancelled.
+    """
     pending = {executor.submit(fn, *args, **kwargs): i for i, (args, kwargs) in enumerate(calls)}
     try:
         while pending:
             for handle in executor.wait(list(pending)):
                 done(pending.pop(handle), executor.result(handle))
+    except KeyboardInterrupt:
+        for handle in executor.finished(list(pending)):
+            done(pending.pop(handle), executor.result(handle))
+        raise
     finally:
         for handle in pending:
             executor.cancel(handle)
@@ -78,6 +94,9 @@ class Serial:
     def cancel(self, handle: _Deferred[Any]) -> None:
         pass
 
+    def finished(self, pending: list[_Deferred[Any]]) -> list[_Deferred[Any]]:
+        return []  # the interrupted call ran in this process and did not finish
+
 
 class Processes:
     """Calls in fresh worker processes ("spawn": CUDA cannot be used in forked children)."""
@@ -87,7 +106,7 @@ class Processes:
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(workers, mp_context=context)
+        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
 
     def share(self, value: Any) -> Any:
         return value
@@ -106,6 +125,26 @@ class Processes:
 
     def cancel(self, handle: Any) -> None:
         handle.cancel()
+
+    def finished(self, pending: list[Any]) -> list[Any]:
+        return [f for f in pending if f.done() and not f.cancelled() and f.exception() is None]
+
+    def stop(self) -> None:
+        """Cancel queued calls and end the workers now, without waiting for running calls."""
+        # shutdown() forgets the worker processes: take them first.
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.terminate()
+        for process in processes:
+            with contextlib.suppress(Exception):
+                process.join(timeout=10)
+
+
+def _ignore_sigint() -> None:
+    """Worker initialiser: Ctrl-C reaches the whole process group; the parent handles it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Ray:
@@ -142,6 +181,12 @@ class Ray:
     def cancel(self, handle: Any) -> None:
         self.ray.cancel(handle, force=True)
 
+    def finished(self, pending: list[Any]) -> list[Any]:
+        if not pending:
+            return []
+        ready, _ = self.ray.wait(pending, num_returns=len(pending), timeout=0)
+        return list(ready)
+
 
 def check_executor(name: str, parallel: int) -> None:
     """Raises RecommenderError: an unknown executor or fewer than one config at once."""
@@ -149,6 +194,48 @@ def check_executor(name: str, parallel: int) -> None:
         raise RecommenderError(f"executor: expected local or ray, got {name!r}")
     if parallel < 1:
         raise RecommenderError(f"parallel: expected >= 1 configs at once, got {parallel}")
+
+
+def cap_parallel(name: str, parallel: int) -> tuple[int, str | None]:
+    """``parallel`` bounded by this machine's CPU cores and available memory (local only).
+
+    Returns:
+        The number of configs to train at once, and a one-line note when it was capped.
+    """
+    if name != "local" or parallel <= 1:
+        return parallel, None
+    cores = _cores()
+    memory = _available_memory()
+    by_memory = max(1, memory // WORKER_BYTES) if memory is not None else parallel
+    limit = max(1, min(cores, by_memory))
+    if parallel <= limit:
+        return parallel, None
+    have = f"{cores} CPU cores"
+    if memory is not None:
+        have += f", {memory / 2**30:.1f} GiB available memory at ~{WORKER_BYTES / 2**30:.1f} GiB"
+        have += " per worker"
+    return limit, f"parallel: {parallel} configs at once asked, capped at {limit} ({have})"
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to new processes (Linux ``MemAvailable``), if known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 @contextlib.contextmanager
@@ -165,5 +252,10 @@ def open_executor(name: str, *, parallel: int, n_calls: int, device: str) -> Ite
         yield Serial()
     else:
         processes = Processes(min(parallel, n_calls))
-        with processes.pool:
+        try:
             yield processes
+        except BaseException:
+            processes.stop()  # don't wait for running calls whose results nobody takes
+            raise
+        finally:
+            processes.pool.shutdown(wait=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 SOURCE = "validation"
 MAX_EPOCHS_WITH_BUDGET = 50
+# Bounds on what one validation may ask for: each random config is a full training run.
+MAX_RANDOM_BASELINES = 1000
+MAX_EPOCHS = 10_000
 
 
 @dataclass
@@ -59,6 +63,11 @@ def parse_baselines(text: str | None) -> list[tuple[str, int]]:
             n = -1
         if n < 0:
             raise SpaceError(f"baselines: expected random:N with N >= 0, got {part.strip()!r}")
+        if n > MAX_RANDOM_BASELINES:
+            raise SpaceError(
+                f"baselines: expected random:N with N <= {MAX_RANDOM_BASELINES} (each is a "
+                f"training run), got {part.strip()!r}; ask for fewer random configs"
+            )
         out.append((name, n))
     return out
 
@@ -67,11 +76,14 @@ def resolve_budget(
     modality: str, epochs: int | None, budget_s: float | None, space: Space
 ) -> Budget:
     """Turn ``--epochs``/``--budget-s`` into a Budget (default: the trainer's epochs)."""
-    if epochs is not None and epochs < 1:
-        raise SpaceError(f"epochs: expected >= 1, got {epochs}")
+    if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
+        raise SpaceError(
+            f"epochs: expected 1 to {MAX_EPOCHS} per config, got {epochs}; "
+            "use fewer --epochs, or --budget-s for a time limit"
+        )
     if budget_s is not None:
-        if budget_s <= 0:
-            raise SpaceError(f"budget: expected seconds > 0, got {budget_s:g}")
+        if not math.isfinite(budget_s) or budget_s <= 0:
+            raise SpaceError(f"budget: expected a finite number of seconds > 0, got {budget_s:g}")
         high = (space.fidelity or {}).get("high") or MAX_EPOCHS_WITH_BUDGET
         return Budget(epochs or int(high), float(budget_s))
     return Budget(epochs or trainer_for(space.name, modality).default_epochs)

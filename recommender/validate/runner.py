@@ -10,12 +10,13 @@ shaped like ingested ones (``space`` column, every parameter of the space as a k
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import SpaceError
-from recommender.validate.executors import check_executor, open_executor, run_each
+from recommender.errors import RecommenderError, SpaceError
+from recommender.validate.executors import cap_parallel, check_executor, open_executor, run_each
 from recommender.validate.plan import (
     MAX_EPOCHS_WITH_BUDGET,
     SOURCE,
@@ -38,8 +39,16 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_EPOCHS_WITH_BUDGET", "SOURCE", "Budget", "PlannedConfig", "ValidationOutcome",
     "ValidationReport", "full_params", "parse_baselines", "plan_configs", "resolve_budget",
-    "run_key", "run_validation", "train_config",
+    "ValidationInterrupted", "check_request", "run_key", "run_validation", "train_config",
 ]  # fmt: skip
+
+
+class ValidationInterrupted(RecommenderError, KeyboardInterrupt):
+    """Ctrl-C stopped a validation; the runs that finished before it are stored.
+
+    A KeyboardInterrupt still (callers that catch one keep working), and a
+    RecommenderError, so the command line prints its one line.
+    """
 
 
 @dataclass
@@ -100,6 +109,11 @@ def train_config(
 
 
 OnResult = Callable[[ValidationOutcome], None]
+OnNote = Callable[[str], None]
+
+
+def _note_to_stderr(note: str) -> None:
+    print(note, file=sys.stderr)
 
 
 def run_validation(
@@ -118,6 +132,7 @@ def run_validation(
     metafeatures: Mapping[str, float] | None = None,
     trainer_options: Mapping[str, Any] | None = None,
     on_result: OnResult | None = None,
+    on_note: OnNote = _note_to_stderr,
 ) -> ValidationReport:
     """Recommend ``top_k`` configs for ``dataset``, train them and the baselines, record all.
 
@@ -134,16 +149,22 @@ def run_validation(
         seed: seeds recommendations, random baselines and every training run.
         executor: ``local`` (this machine) or ``ray`` (configs as Ray tasks).
         parallel: configs trained at once: locally each in its own process (sharing a GPU
-            or the CPU cores); on Ray each task asks for ``1 / parallel`` of a GPU.
+            or the CPU cores), capped by the CPU cores and available memory (with a note);
+            on Ray each task asks for ``1 / parallel`` of a GPU.
         metafeatures: precomputed meta-features; computed from ``dataset`` when ``None``.
         trainer_options: extra keyword arguments for the trainer (e.g. ``max_rows``).
         on_result: called after each run is stored (progress output).
+        on_note: called with one-line notes, such as a capped ``parallel`` (default:
+            printed to stderr).
 
     Returns:
         The report, outcomes in plan order.
 
     Raises:
-        RecommenderError: bad options, no model for the space, Ray missing, bad data.
+        RecommenderError: bad options, no model for the space, Ray missing, bad data
+            (no feature column, too many classes for the rows); all checked before
+            anything is written to the store.
+        ValidationInterrupted: Ctrl-C; runs finished before it are stored.
 
     >>> import pandas as pd; from recommender.store import DuckDBStore
     >>> from recommender.datasets import dataset_from_frame
@@ -154,11 +175,8 @@ def run_validation(
     ['ok']
     """
     from recommender.validate.recording import start_batch
-    from recommender.validate.training import check_target, resolve_device
 
-    check_executor(executor, parallel)
-    check_target(dataset.y, dataset.problem_type, dataset.target)
-    dev = resolve_device(device)
+    dev = check_request(dataset, device=device, seed=seed, executor=executor, parallel=parallel)
     the_space = _space(store, space, dataset.modality)
     budget = resolve_budget(dataset.modality, epochs, budget_s, the_space)
     planned, query_id, model_id, features = _plan(
@@ -172,13 +190,49 @@ def run_validation(
     record = _recorder(store, report, planned, batch, budget=budget, seed=seed, on_result=on_result)
     options = {"budget": budget, "seed": seed, "device": dev, "space": the_space.name,
                "trainer_options": trainer_options}  # fmt: skip
-    with store.released():  # other processes may use the store while configs train
-        with open_executor(executor, parallel=parallel, n_calls=len(planned), device=dev) as ex:
-            data = ex.share(dataset)
-            run_each(ex, train_config, [((data, p.config), options) for p in planned], record)
+    parallel, note = cap_parallel(executor, parallel)
+    if note:
+        on_note(note)
+    try:
+        with store.released():  # other processes may use the store while configs train
+            with open_executor(executor, parallel=parallel, n_calls=len(planned), device=dev) as ex:
+                data = ex.share(dataset)
+                run_each(ex, train_config, [((data, p.config), options) for p in planned], record)
+    except KeyboardInterrupt:
+        raise ValidationInterrupted(
+            f"interrupted: {len(report.outcomes)} of {len(planned)} configs recorded; "
+            "rerun the same command to train the rest"
+        ) from None
     order = {id(p): i for i, p in enumerate(planned)}
     report.outcomes.sort(key=lambda o: order[id(o.planned)])
     return report
+
+
+def check_request(
+    dataset: Dataset,
+    *,
+    device: str = "auto",
+    seed: int = 0,
+    executor: str = "local",
+    parallel: int = 1,
+) -> str:
+    """Check a validation request without touching a store; return the device to use.
+
+    :func:`run_validation` calls it first; a caller may call it before opening the store.
+
+    Raises:
+        RecommenderError: an unknown executor or device, CUDA asked but absent, a seed out
+            of range, no usable feature, or a target that cannot be learned (one class,
+            too many classes for the rows).
+    """
+    from recommender.datasets import check_seed
+    from recommender.validate.training import check_features, check_target, resolve_device
+
+    check_executor(executor, parallel)
+    check_seed(seed)
+    check_features(dataset.X, dataset.modality, dataset.name)
+    check_target(dataset.y, dataset.problem_type, dataset.target)
+    return resolve_device(device)
 
 
 def _plan(

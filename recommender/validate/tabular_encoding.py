@@ -83,6 +83,23 @@ class TableEncoder:
         return np.concatenate(parts, axis=1) if parts else np.zeros((len(frame), 0))
 
 
+def informative_columns(frame: pd.DataFrame) -> list[Any]:
+    """Columns the encoder can learn from: not constant, and not identifier-like text."""
+    out = []
+    for col in frame.columns:
+        values = frame[col]
+        if _is_numeric(values):
+            values = values.astype("float64").replace([np.inf, -np.inf], np.nan)
+        n_levels = int(values.nunique(dropna=False))
+        if n_levels < 2:
+            continue
+        if not _is_numeric(frame[col]) and n_levels > MAX_ONE_HOT:
+            if n_levels >= ID_LIKE_SHARE * len(frame):
+                continue
+        out.append(col)
+    return out
+
+
 def _is_numeric(series: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
 

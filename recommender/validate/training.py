@@ -112,11 +112,19 @@ def fill_config(
     return {**defaults, **{k: v for k, v in config.items() if v is not None}}
 
 
+# A classification target with more classes than this is refused (group rare classes).
+MAX_CLASSES = 1000
+# ... and so is one with fewer labelled rows per class than this, on average.
+MIN_ROWS_PER_CLASS = 2
+
+
 def check_target(y: pd.Series, problem_type: str, target: str) -> None:
     """Reject targets no trainer can learn from.
 
     Raises:
-        DatasetError: empty data, or a classification target with one class.
+        DatasetError: empty data, a classification target with one class, with more
+            than ``MAX_CLASSES`` classes, or with fewer than ``MIN_ROWS_PER_CLASS``
+            labelled rows per class on average.
     """
     labels = y.dropna()
     if len(labels) < 4:
@@ -124,10 +132,47 @@ def check_target(y: pd.Series, problem_type: str, target: str) -> None:
             f"target {target!r}: expected at least 4 labelled rows, got {len(labels)}; "
             "provide more data"
         )
-    if problem_type != "regression" and labels.nunique() < 2:
+    if problem_type == "regression":
+        return
+    n_classes = int(labels.nunique())
+    if n_classes < 2:
         raise DatasetError(
             f"target {target!r} has one class ('{labels.iloc[0]}'); classification needs "
             "at least 2 classes; check --target or the data"
+        )
+    if n_classes > MAX_CLASSES or n_classes * MIN_ROWS_PER_CLASS > len(labels):
+        raise DatasetError(
+            f"target {target!r}: expected at most {MAX_CLASSES} classes and at least "
+            f"{MIN_ROWS_PER_CLASS} rows per class on average, got {n_classes} classes in "
+            f"{len(labels)} rows; check --target (an id column?), group rare classes, "
+            "or use --problem regression for a numeric target"
+        )
+
+
+def check_features(X: pd.DataFrame, modality: str, name: str) -> None:
+    """Reject data without inputs: no feature column, only constant or identifier-like
+    columns (nothing reaches the network), or text that is empty everywhere.
+
+    Raises:
+        DatasetError: nothing to learn from.
+    """
+    if X.shape[1] == 0:
+        raise DatasetError(
+            f"{name}: expected at least one feature column besides the target, got none; "
+            "add feature columns or check --target"
+        )
+    if modality == "tabular":
+        from recommender.validate.tabular_encoding import informative_columns
+
+        if not informative_columns(X):
+            names = ", ".join(map(str, X.columns[:10])) + (" ..." if X.shape[1] > 10 else "")
+            raise DatasetError(
+                f"{name}: expected a feature column that varies, got only constant or "
+                f"identifier-like columns ({names}); add informative feature columns"
+            )
+    if modality == "text" and not X.iloc[:, 0].astype(str).str.strip().astype(bool).any():
+        raise DatasetError(
+            f"{name}: expected text in the text column, got only empty strings; check --text-column"
         )
 
 
@@ -146,8 +191,12 @@ def split_indices(
         return np.sort(perm[n_val:]), np.sort(perm[:n_val])
     train: list[npt.NDArray[np.int64]] = []
     val: list[npt.NDArray[np.int64]] = []
-    for cls in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == cls))
+    # Rows grouped by class in one sort (ascending row order within a class), not one
+    # scan of y per class: many classes stay fast.
+    by_class = np.argsort(y, kind="stable")
+    _, starts, counts = np.unique(y[by_class], return_index=True, return_counts=True)
+    for start, count in zip(starts, counts, strict=True):
+        idx = rng.permutation(by_class[start : start + count])
         n_val = 0 if len(idx) < 2 else min(max(1, round(len(idx) * val_fraction)), len(idx) - 1)
         val.append(idx[:n_val])
         train.append(idx[n_val:])
