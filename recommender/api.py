@@ -365,7 +365,7 @@ def validate(
         A :class:`~recommender.validate.runner.ValidationReport`.
     """
     from recommender.store import open_store
-    from recommender.validate.runner import parse_baselines, run_validation
+    from recommender.validate.runner import check_request, parse_baselines, run_validation
     from recommender.validate.trainers import default_space_for
 
     note = on_note or logger.info
@@ -374,13 +374,14 @@ def validate(
     dataset = load_data(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
     )
+    check_request(dataset, device=device, seed=seed, executor=executor, parallel=parallel)
     with open_store(db, lock_timeout=lock_timeout) as store:
         if top_k > 0:
             _ensure_shipped(store, space or default_space_for(dataset.modality), note)
         result = run_validation(
             store, dataset, space=space, top_k=top_k, baselines=pairs, epochs=epochs,
             budget_s=budget_s, device=device, seed=seed, executor=executor, parallel=parallel,
-            on_result=on_result,
+            on_result=on_result, on_note=note,
         )  # fmt: skip
     if report is not None:
         from recommender.validate.report import write_report
