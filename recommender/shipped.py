@@ -19,7 +19,8 @@ from recommender.store.duckdb import DuckDBStore
 
 SHIPPED_SPACE = "tabular_mlp"
 # Space -> file prefix of its pack in data/ (runs, curves, meta-features, model, registry).
-PACKS = {"tabular_mlp": "", "text_finetune": "text_"}
+PACKS = {"tabular_mlp": "", "text_finetune": "text_", "image_finetune": "image_"}
+PACK_MODALITY = {"tabular_mlp": "tabular", "text_finetune": "text", "image_finetune": "image"}
 SHIPPED_FORMAT = "shipped"
 ENV_DIR = "RECOMMENDER_SHIPPED_DIR"
 
@@ -98,7 +99,7 @@ def load_runs_into(
     )  # fmt: skip
     problems = _problem_types(directory / f"{prefix}metafeatures.parquet")
     with store.transaction() as con:
-        modality = "text" if space == "text_finetune" else "tabular"
+        modality = PACK_MODALITY.get(space, "tabular")
         con.execute(
             "UPDATE tasks SET modality = ?, source = ? WHERE task IN "
             "(SELECT DISTINCT task FROM runs WHERE source = ? AND space = ?)",
