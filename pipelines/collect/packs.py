@@ -110,8 +110,14 @@ def done_configs(work: Path, task: str) -> set[int]:
 
 
 def append_record(work: Path, record: dict[str, Any]) -> None:
-    with (work / "runs" / f"{record['task']}.jsonl").open("a") as fh:
-        fh.write(json.dumps(record) + "\n")
+    path = work / "runs" / f"{record['task']}.jsonl"
+    with path.open("a+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":  # a line cut short by a kill: end it, don't extend it
+                fh.write(b"\n")
+        fh.write((json.dumps(record) + "\n").encode())
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -187,6 +193,10 @@ def run_all(submit_args: list[tuple[Any, ...]], work: Path, *, workers: int,
             ready, refs = ray.wait(refs, num_returns=1)
             record(ray.get(ready[0]), done)
         ray.shutdown()
+        return
+    if workers == 1:  # one worker: in this process, no pool to start or pickle through
+        for done, a in enumerate(submit_args, start=1):
+            record(run_job(*a), done)
         return
     queue, done = iter(submit_args), 0
     with ProcessPoolExecutor(max_workers=workers) as pool:

@@ -5,7 +5,8 @@ and mostly-missing columns are dropped; a target is picked by fixed rules (a col
 like a response first, then the first, then the last column that makes a sensible
 classification or regression target); features that leak the target are dropped (a name
 containing the target's, a near-perfect rank correlation, or a column that determines a
-class target); near-duplicate tables (same size and mostly the same columns) keep one copy.
+class target); near-duplicate tables (about the same rows and mostly the same columns, or
+the same shape) keep one copy, and the hand-picked suite's tables count as seen.
 The result is ``tabular_tables.json`` beside this file: reviewed, committed, and read by
 ``tabular_suite.py``, so collection does not depend on the scan.
 
@@ -36,9 +37,18 @@ RESPONSE = re.compile(
     r"|(^|[._])(price|wages?|income|salary|sales)$",
     re.IGNORECASE,
 )
+# Picked by the rules but not prediction problems worth collecting (reviewed by hand):
+# id-like or index targets, a table repeated under another name.
+REJECT = {
+    "rd_hlmdiag_autism", "rd_stat2data_mathplacement", "rd_datasets_crimtab",
+    "rd_vcd_bundesliga", "rd_islr_weekly", "rd_ratdat_complete_old", "rd_mlmrev_bdf",
+    "rd_dragracer_rpdr_contep", "rd_nlme_spruce",
+}  # fmt: skip
 PER_PACKAGE = 6  # at most this many scanned tables of one R package are collected
 SELECTED = 200  # scanned tables collected (the rest stay listed, unselected)
-ID_LIKE = re.compile(r"(^|[._])(id|ids|index|obs|row|rownames|case|subject|name)$", re.IGNORECASE)
+ID_LIKE = re.compile(
+    r"(^|[._])(id|ids|index|obs|row|rownames|case|subject|name)([._]|$)", re.IGNORECASE
+)
 TIME_LIKE = re.compile(r"^(year|yr|date|time|month|day|week|quarter|period)s?$", re.IGNORECASE)
 
 
@@ -127,6 +137,8 @@ def near_duplicate(sig: tuple[int, frozenset[str]], seen: list[tuple[int, frozen
         jaccard = len(cols & c) / max(len(cols | c), 1)
         if abs(rows - r) <= 0.05 * max(rows, r) and jaccard >= 0.6:
             return True
+        if rows == r and len(cols) == len(c):  # the same table under other column names
+            return True
     return False
 
 
@@ -190,13 +202,17 @@ def assign_holdout(tables: list[dict[str, Any]], share: float = 0.17) -> None:
     """Select a spread of tables, and hold a fixed, hash-based share of them out.
 
     At most ``PER_PACKAGE`` tables of one R package, ``SELECTED`` in all, in hash order:
-    the same choice on every rescan.
+    the same choice on every rescan. A table with as many rows as a hand-picked one is
+    taken for a copy of it and left out.
     """
+    _, frames = _curated()
+    curated_rows = {len(df) for df in frames}  # the same data in another package (Mroz...)
     per_package: dict[str, int] = {}
     n = 0
     for t in sorted(tables, key=lambda t: _hash("select/" + t["id"])):
         count = per_package.get(t["package"], 0)
-        t["selected"] = count < PER_PACKAGE and n < SELECTED
+        fresh = t["id"] not in REJECT and t["rows"] not in curated_rows
+        t["selected"] = count < PER_PACKAGE and n < SELECTED and fresh
         if t["selected"]:
             per_package[t["package"]] = count + 1
             n += 1
@@ -206,8 +222,10 @@ def assign_holdout(tables: list[dict[str, Any]], share: float = 0.17) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(MANIFEST))
+    ap.add_argument("--reselect", action="store_true",
+                    help="only redo the selection and splits of the existing list")  # fmt: skip
     args = ap.parse_args(argv)
-    tables = scan()
+    tables = json.loads(Path(args.out).read_text()) if args.reselect else scan()
     assign_holdout(tables)
     Path(args.out).write_text(json.dumps(tables, indent=1) + "\n")
     chosen = [t for t in tables if t["selected"]]

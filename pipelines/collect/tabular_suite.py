@@ -90,3 +90,16 @@ def _pack() -> Pack:
 
 
 register_pack("tabular", _pack)
+
+
+def readme_table() -> str:
+    """The scanned tables as the Markdown table of ``data/README.md``."""
+    lines = [
+        "| id | split | loader | target | problem | dropped columns |",
+        "|---|---|---|---|---|---|",
+    ]
+    for e in scanned():
+        drop = ", ".join(e["drop"]) or "-"
+        lines.append(f"| {e['id']} | {e['split']} | `{e['item']}/{e['package']}` | "
+                     f"{e['target']} | {e['problem']} | {drop} |")  # fmt: skip
+    return "\n".join(lines)

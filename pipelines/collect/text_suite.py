@@ -186,3 +186,12 @@ def _pack() -> Pack:
 
 
 register_pack("text", _pack)
+
+
+def readme_table() -> str:
+    """The collections as the Markdown table of ``data/README.md``."""
+    lines = ["| id | split | package | loader | licence |", "|---|---|---|---|---|"]
+    for d in TEXT_PACK_SUITE:
+        split = "holdout" if d.id in TEXT_HOLDOUT else "train"
+        lines.append(f"| {d.id} | {split} | {d.package} | `{d.loader}` | {d.licence} |")
+    return "\n".join(lines)
