@@ -97,8 +97,12 @@ def test_write_pack_skips_unfinished_tasks(toy: packs.Pack, tmp_path: Path) -> N
                        only=["toy_a", "toy_b"])  # fmt: skip
     path = tmp_path / "runs" / "toy_b.jsonl"
     path.write_text("\n".join(path.read_text().splitlines()[:1]) + "\n")
+    (tmp_path / "out").mkdir()
+    stale = tmp_path / "out" / "toy_holdout_runs.parquet"  # an earlier collection's
+    stale.write_bytes(b"old")
     summary = write_pack(toy, tmp_path, tmp_path / "out", train_model=False)
     assert summary["tasks"] == 1 and summary["incomplete_tasks"] == 1
+    assert not stale.exists() and summary["holdout_runs"] == 0
     partial = write_pack(toy, tmp_path, tmp_path / "out", train_model=False, partial=True)
     assert partial["tasks"] == 2 and partial["runs"] == 4
 

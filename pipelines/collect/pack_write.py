@@ -52,6 +52,8 @@ def write_pack(pack: Pack, work: Path, out: Path, *, train_model: bool = True,
     held = runs["task"].isin(pack.holdout())
     out.mkdir(parents=True, exist_ok=True)
     write._write_part(out, pack.prefix, runs[~held], curves, mfs)
+    for stale in out.glob(f"{pack.prefix}holdout_*.parquet"):  # of an earlier collection
+        stale.unlink()
     if held.any():
         write._write_part(out, f"{pack.prefix}holdout_", runs[held], curves, mfs)
     summary = {
