@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelError
+from recommender.validate.trainers import TRAINERS
 
 if TYPE_CHECKING:
     from recommender.store.base import Store
 
 SHIPPED_SPACE = "tabular_mlp"
 # Space -> file prefix of its pack in data/ (runs, curves, meta-features, model, registry).
-PACKS = {"tabular_mlp": "", "text_finetune": "text_"}
+PACKS = {"tabular_mlp": "", "text_finetune": "text_", "image_finetune": "image_"}
 SHIPPED_FORMAT = "shipped"
 ENV_DIR = "RECOMMENDER_SHIPPED_DIR"
 
@@ -93,7 +94,7 @@ def load_runs_into(
     )  # fmt: skip
     store.label_tasks(
         runs_source=SHIPPED_FORMAT, space=space,
-        modality="text" if space == "text_finetune" else "tabular",
+        modality=TRAINERS[space].modality,
         problem_types=_problem_types(directory / f"{prefix}metafeatures.parquet"),
     )  # fmt: skip
     return {"runs": report.accepted, "tasks": report.tasks, "curve_points": report.curve_points}
