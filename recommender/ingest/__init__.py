@@ -17,7 +17,7 @@ from recommender.errors import IngestError
 from recommender.ingest.checks import Progress, check_and_write
 from recommender.ingest.mapping import apply_mapping, load_mapping
 from recommender.ingest.metafeature_table import ingest_metafeature_table
-from recommender.ingest.tables import TABLE_FORMATS, read_table
+from recommender.ingest.tables import read_table, table_format
 from recommender.store.duckdb import DuckDBStore
 from recommender.types import IngestReport
 
@@ -44,8 +44,9 @@ def detect_format(source: str) -> str:
             f"{source} is a folder but not an MLflow mlruns folder; pass a file or --format"
         )
     suffix = path.suffix.lower()
-    if suffix in TABLE_FORMATS:
-        return TABLE_FORMATS[suffix]
+    table_fmt = table_format(path)
+    if table_fmt is not None:
+        return table_fmt
     if suffix in (".db", ".sqlite", ".sqlite3"):
         return _sqlite_kind(path, source)
     raise IngestError(
@@ -101,6 +102,7 @@ def ingest(
     strict: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> IngestReport:
     """Ingest one source into ``store``: all of its good rows, or nothing.
 
@@ -118,6 +120,8 @@ def ingest(
         strict: refuse the whole source if any row is bad.
         dry_run: check and count only.
         progress: called with each stage's name.
+        encoding: the text encoding of a CSV/TSV/JSON Lines file (default: from its
+            byte-order mark, else UTF-8).
 
     Returns:
         The ingest report.
@@ -163,7 +167,7 @@ def ingest(
     if not path.is_file():
         raise IngestError(f"{src} not found; expected a {fmt} file")
     note("reading")
-    raw = read_table(path, fmt)
+    raw = read_table(path, fmt, encoding=encoding)
     if raw.table.num_rows == 0 and not raw.bad_lines:
         raise IngestError(f"{src}: the file holds no rows; nothing to ingest")
     if kind == "metafeatures":

@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from recommender.errors import IngestError
+from recommender.ingest.arrow_types import widen_big_integers
 
 MLFLOW_STATUS = {"FINISHED": "ok", "FAILED": "failed", "KILLED": "killed", "RUNNING": "running",
                  "SCHEDULED": "running"}  # fmt: skip
@@ -34,6 +35,8 @@ def _columns(rows: list[dict[str, Any]]) -> pa.Table:
             arrays[k] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             arrays[k] = pa.array([None if v is None else str(v) for v in values], pa.string())
+        if k.startswith("param."):
+            arrays[k] = widen_big_integers(pa.chunked_array([arrays[k]]))
     arrays["_line"] = pa.array(range(1, len(rows) + 1), pa.int64())
     return pa.table(arrays)
 
@@ -63,9 +66,19 @@ def _curves(points: list[tuple[str, str, float, float]]) -> pa.Table:
     )
 
 
+def _existing_sqlite(source: str, what: str) -> None:
+    """Refuse a ``sqlite:///`` URL whose file is missing: the client would create it."""
+    if source.startswith("sqlite:///") and not Path(source[len("sqlite:///") :]).is_file():
+        raise IngestError(
+            f"{what} {source!r} not found: no file {source[len('sqlite:///') :]}; "
+            "check the path (sqlite:///relative.db, sqlite:////absolute.db)"
+        )
+
+
 def mlflow_uri(source: str) -> str:
     """A tracking URI for ``source``: a URI as given, a ``.db`` file, or an ``mlruns`` folder."""
     if "://" in source:
+        _existing_sqlite(source, "MLflow store")
         return source
     p = Path(source).expanduser().resolve()
     if p.is_dir():
@@ -149,6 +162,7 @@ def read_optuna(
     except ImportError as err:
         raise IngestError("reading Optuna storages needs optuna; run: pip install optuna") from err
     url = source if "://" in source else f"sqlite:///{Path(source).expanduser().resolve()}"
+    _existing_sqlite(url, "Optuna storage")
     if "://" not in source and not Path(source).expanduser().is_file():
         raise IngestError(
             f"Optuna storage {source!r} not found; expected a storage URL or .db file"
