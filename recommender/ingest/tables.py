@@ -198,7 +198,8 @@ def _read_jsonl(text: Path, path: Path) -> RawTable:
             f"ELSE json_extract_string(line, ${i + 1}) END AS c{i}"
             for i in range(len(keys))
         )
-        args = ["$." + _json_quote(k) for k in keys]
+        # JSON pointers name every key, the empty one and those with quotes included.
+        args = ["/" + k.replace("~", "~0").replace("/", "~1") for k in keys]
         table = con.sql(
             f"SELECT _line, {cols} FROM lines ORDER BY _line", params=args
         ).to_arrow_table()
@@ -213,19 +214,13 @@ def _read_parquet(path: Path) -> RawTable:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        table = pq.ParquetFile(path).read()
     except (pa.ArrowException, OSError, UnicodeDecodeError) as err:
         raise IngestError(
             f"{path}: cannot read as Parquet ({_first_line(err)}); "
             "nothing from this file was stored"
         ) from err
     return RawTable(_with_line(table, 1), [])
-
-
-def _json_quote(key: str) -> str:
-    import json
-
-    return json.dumps(key, ensure_ascii=False)
 
 
 def _first_line(err: BaseException) -> str:
