@@ -534,7 +534,13 @@ def _sample_table(
 
 def _to_pandas(relation: object) -> pd.DataFrame:
     """A DuckDB result as pandas, strings as categoricals (fast to build, compact)."""
+    import pyarrow as pa
+
     table = relation.to_arrow_table()  # type: ignore[attr-defined]
+    # Dates and times beyond what Python and pandas hold (year 5881580) become their text.
+    temporal = [i for i, f in enumerate(table.schema) if pa.types.is_temporal(f.type)]
+    for i in temporal:
+        table = table.set_column(i, table.field(i).name, table.column(i).cast(pa.string()))
     return table.to_pandas(strings_to_categorical=True, self_destruct=True, split_blocks=True)
 
 

@@ -18,6 +18,7 @@ from recommender.ingest.checks import Progress, check_and_write
 from recommender.ingest.mapping import apply_mapping, load_mapping
 from recommender.ingest.metafeature_table import ingest_metafeature_table
 from recommender.ingest.tables import read_table, table_format
+from recommender.ingest.trackers import Study
 from recommender.store.duckdb import DuckDBStore
 from recommender.types import IngestReport
 
@@ -139,30 +140,32 @@ def ingest(
     if isinstance(mapping, (str, Path)):
         mapping = load_mapping(mapping)
     checksum = _source_checksum(src)
-    if fmt in ("mlflow", "optuna"):
-        if kind != "runs":
-            raise IngestError(f"--kind metafeatures needs a table file, got a {fmt} store")
+    if fmt in ("mlflow", "optuna") and kind != "runs":
+        raise IngestError(f"--kind metafeatures needs a table file, got a {fmt} store")
+    if fmt == "optuna":
+        from recommender.ingest.trackers import read_optuna
+
         note("reading")
-        spaces: list[dict[str, Any]] = []
-        if fmt == "mlflow":
-            from recommender.ingest.trackers import read_mlflow
+        studies = read_optuna(src, task_attr=task_tag)
+        if not studies:
+            raise IngestError(f"{src}: the optuna store holds no runs; nothing to ingest")
+        return _ingest_studies(
+            store, studies, src=src, checksum=checksum, space=space, task=task, strict=strict,
+            dry_run=dry_run, progress=note,
+        )  # fmt: skip
+    if fmt == "mlflow":
+        from recommender.ingest.trackers import read_mlflow
 
-            table, curves = read_mlflow(src, task_tag=task_tag)
-        else:
-            from recommender.ingest.trackers import read_optuna
-
-            table, curves, spaces = read_optuna(src, task_attr=task_tag)
+        note("reading")
+        table, curves = read_mlflow(src, task_tag=task_tag)
         if table.num_rows == 0:
             raise IngestError(f"{src}: the {fmt} store holds no runs; nothing to ingest")
         if task is not None:
             table, _ = apply_mapping(table, {}, task=task, source=src)
-        report = check_and_write(
+        return check_and_write(
             store, table, source=src, fmt=fmt, checksum=checksum, space=space, curves=curves,
             strict=strict, dry_run=dry_run, progress=note,
         )  # fmt: skip
-        if spaces and not dry_run:
-            _register_spaces(store, spaces, source=fmt)
-        return report
     path = Path(src).expanduser()
     if not path.is_file():
         raise IngestError(f"{src} not found; expected a {fmt} file")
@@ -191,11 +194,78 @@ def _mapped_task(mapping: dict[str, Any] | None) -> str | None:
     return spec if isinstance(spec, str) else None
 
 
-def _register_spaces(store: DuckDBStore, spaces: list[dict[str, Any]], *, source: str) -> None:
+def _ingest_studies(
+    store: DuckDBStore,
+    studies: list[Study],
+    *,
+    src: str,
+    checksum: str | None,
+    space: str | None,
+    task: str | None,
+    strict: bool,
+    dry_run: bool,
+    progress: Progress,
+) -> IngestReport:
+    """Each Optuna study into its own space (named after it, typed by its distributions).
+
+    All studies commit together or not at all; with several, each is its own batch.
+    """
+    many = len(studies) > 1
+    reports = []
+    with store.transaction():
+        for study in studies:
+            table = study.runs
+            if task is not None:
+                table, _ = apply_mapping(table, {}, task=task, source=src)
+            name = space or (study.space["name"] if study.space else None)
+            if study.space is not None and name is not None and not dry_run:
+                _register_spaces(store, [study.space], source="optuna", typed=name)
+            reports.append(
+                check_and_write(
+                    store,
+                    table,
+                    source=f"{src} (study {study.name})" if many else src,
+                    fmt="optuna",
+                    checksum=f"{checksum}#{study.name}" if many and checksum else checksum,
+                    space=name,
+                    curves=study.curves,
+                    strict=strict,
+                    dry_run=dry_run,
+                    progress=progress,
+                )  # fmt: skip
+            )
+    batches = [r.batch for r in reports if r.batch is not None]
+    reasons: dict[str, int] = {}
+    for r in reports:
+        for reason, n in r.reasons:
+            reasons[reason] = reasons.get(reason, 0) + n
+    return IngestReport(
+        source=src, format="optuna", accepted=sum(r.accepted for r in reports),
+        duplicates=sum(r.duplicates for r in reports), rejected=sum(r.rejected for r in reports),
+        batch=max(batches) if batches else None, tasks=sum(r.tasks for r in reports),
+        curve_points=sum(r.curve_points for r in reports),
+        reasons=tuple(sorted(reasons.items(), key=lambda rn: -rn[1])), dry_run=dry_run,
+    )  # fmt: skip
+
+
+_TYPES = {"categorical": "categorical", "int": "int", "float": "float"}
+
+
+def _register_spaces(
+    store: DuckDBStore, spaces: list[dict[str, Any]], *, source: str, typed: str | None = None
+) -> None:
+    """Add search-space definitions; with ``typed``, their parameter types for that space."""
     with store.transaction():
         for space in spaces:
             store.con.execute(
                 "INSERT INTO spaces (name, definition, source) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO NOTHING",
                 [space["name"], json.dumps(space), source],
+            )
+            if typed is None:
+                continue
+            store.con.executemany(
+                "INSERT INTO param_types (space, name, type) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(typed, hp["name"], _TYPES[hp["type"]]) for hp in space["hyperparameters"]],
             )
