@@ -21,6 +21,7 @@ exploratory run can say how many inputs were ingested, refused or hit a known de
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -39,18 +40,21 @@ from recommender.cli import cli
 TABLES = ("tasks", "runs", "rejected", "batches", "curves", "param_types", "spaces",
           "metafeatures")  # fmt: skip
 _TEMPLATE: dict[str, Path] = {}
+_DUMPS: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
 
 
 def template_store() -> Path:
     """A store holding one ingested run, made once per session and copied per example."""
     if "store" not in _TEMPLATE:
         root = Path(tempfile.mkdtemp(prefix="recommender-fuzz-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
         src = root / "seed.csv"
         src.write_text("task,param.seed_only,metric.acc\nseed,1,0.5\n")
         db = root / "template.duckdb"
         result = CliRunner().invoke(cli, ["ingest", str(src), "--db", str(db)])
         assert result.exit_code == 0, result.output
         _TEMPLATE["store"] = db
+        _DUMPS["store"] = dump(db)
     return _TEMPLATE["store"]
 
 
@@ -138,7 +142,7 @@ def check_ingest(work: Path, source: Path | str, *extra: str, rows: int | None) 
         rows: how many rows the input holds (None: not known to the generator).
     """
     db = work / "store.duckdb"
-    before = dump(db)
+    before = _DUMPS["store"]  # every work store starts as a copy of the template
     result = invoke(["ingest", str(source), "--db", str(db), "--json", *extra])
     defect = known_defect(result.exception)
     if defect:

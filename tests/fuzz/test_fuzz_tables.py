@@ -35,6 +35,8 @@ cell = st.one_of(
 def delimited(draw: st.DrawFn, sep: str = ",") -> tuple[str, int]:
     """(file text, data rows): rows may have too few or too many fields."""
     cols = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=7))
+    # Mostly a header the checks accept, so the rows reach them.
+    cols += [c for c in ("task", "metric.acc") if c not in cols and draw(st.integers(0, 4))]
     rows = draw(st.lists(st.lists(cell.filter(lambda c: sep not in c or c.startswith('"')),
                                   min_size=max(len(cols) - 1, 1), max_size=len(cols) + 1),
                          max_size=8))  # fmt: skip
@@ -105,6 +107,10 @@ json_value = st.recursive(
     max_leaves=6,
 )  # fmt: skip
 json_line = st.one_of(
+    st.fixed_dictionaries(
+        {"task": st.text(_TEXT, max_size=3), "metric.acc": json_value},
+        optional={n: json_value for n in NAMES if n not in ("task", "metric.acc")},
+    ).map(json.dumps),
     st.dictionaries(st.sampled_from(NAMES), json_value, max_size=6).map(json.dumps),
     json_value.map(json.dumps),
     st.text(_TEXT, max_size=20),
