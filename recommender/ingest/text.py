@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from recommender.errors import IngestError
 
@@ -35,7 +35,7 @@ def _open(path: Path) -> tuple[IO[bytes], bool]:
     gz = fh.read(2) == _GZIP_MAGIC
     fh.seek(0)
     if gz:
-        return gzip.GzipFile(fileobj=fh, mode="rb"), True
+        return cast(IO[bytes], gzip.GzipFile(fileobj=fh, mode="rb")), True
     return fh, False
 
 
