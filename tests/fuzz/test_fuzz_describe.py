@@ -58,5 +58,7 @@ def _describe(table: pa.Table, fmt: str, save: bool) -> None:
 @example(table=pa.table({"target": pa.array([None, None], pa.float64())}), fmt="csv", save=False)
 @example(table=pa.table({"x": [1e308, -1e308, 5e-324], "target": ["a", "b", "a"]}), fmt="parquet",
          save=False)  # fmt: skip
+@example(table=pa.table({"x0": pa.array([None, b"\x80"], pa.binary()), "target": [None, ""]}),
+         fmt="parquet", save=False)  # fmt: skip
 def test_describe(table: pa.Table, fmt: str, save: bool) -> None:
     _describe(table, fmt, save)
