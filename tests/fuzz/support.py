@@ -41,6 +41,7 @@ TABLES = ("tasks", "runs", "rejected", "batches", "curves", "param_types", "spac
           "metafeatures")  # fmt: skip
 _TEMPLATE: dict[str, Path] = {}
 _DUMPS: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+_FRESH: set[Path] = set()  # work stores still identical to the template
 
 
 def template_store() -> Path:
@@ -63,7 +64,11 @@ def workdir() -> Iterator[Path]:
     """A fresh folder holding ``store.duckdb``, a copy of the template store."""
     with tempfile.TemporaryDirectory(prefix="recommender-fuzz-") as tmp:
         shutil.copy(template_store(), Path(tmp) / "store.duckdb")
-        yield Path(tmp)
+        _FRESH.add(Path(tmp) / "store.duckdb")
+        try:
+            yield Path(tmp)
+        finally:
+            _FRESH.discard(Path(tmp) / "store.duckdb")
 
 
 def dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -142,7 +147,9 @@ def check_ingest(work: Path, source: Path | str, *extra: str, rows: int | None) 
         rows: how many rows the input holds (None: not known to the generator).
     """
     db = work / "store.duckdb"
-    before = _DUMPS["store"]  # every work store starts as a copy of the template
+    # A fresh copy of the template needs no dump: the template's is known.
+    before = _DUMPS["store"] if db in _FRESH else dump(db)
+    _FRESH.discard(db)
     result = invoke(["ingest", str(source), "--db", str(db), "--json", *extra])
     defect = known_defect(result.exception)
     if defect:
