@@ -169,7 +169,7 @@ def _read_jsonl(text: Path, path: Path) -> RawTable:
                 f"{path}: cannot read as JSON Lines ({_first_line(err)}); "
                 "nothing from this file was stored"
             ) from err
-        con.execute("DELETE FROM lines WHERE line IS NULL OR trim(line) = ''")
+        con.execute("DELETE FROM lines WHERE line IS NULL OR trim(line, ' '||chr(9)||chr(13)) = ''")
         bad_rows = con.execute(
             "SELECT _line, line FROM lines WHERE NOT coalesce(json_valid(line), false) "
             "OR json_type(line) <> 'OBJECT' ORDER BY _line"

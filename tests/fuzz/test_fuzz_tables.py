@@ -123,9 +123,11 @@ json_line = st.one_of(
                 '{"task": "t", "param.n": 1, "metric.acc": 0.4}'], gz=False)  # fmt: skip
 @example(lines=['{"task": "t", "param.n": 18446744073709551615, "metric.acc": 0.5}'], gz=True)
 @example(lines=['{"task": "t", "_line": 3, "metric.acc": 0.5}'], gz=False)
+@example(lines=["\x0c", "\t", '{"task": "", "metric.acc": null}'], gz=False)
 def test_jsonl(lines: list[str], gz: bool) -> None:
     text = "\n".join(lines) + "\n"
-    rows = sum(1 for line in lines if line.strip())
+    # A line of JSON whitespace (space, tab, CR) is blank; anything else is a row.
+    rows = sum(1 for line in lines if line.strip(" \t\r"))
     with workdir() as work:
         path = work / ("runs.jsonl.gz" if gz else "runs.jsonl")
         _write(path, text, "gzip" if gz else "plain")
