@@ -127,7 +127,21 @@ def _sample_table(
 
 def _to_pandas(relation: object) -> pd.DataFrame:
     """A DuckDB result as pandas, strings as categoricals (fast to build, compact)."""
+    import pyarrow as pa
+
     table = relation.to_arrow_table()  # type: ignore[attr-defined]
+    # Dates and times beyond what Python and pandas hold (year 5881580) become their text.
+    # Bytes become text (UTF-8, else hex), so every column is numbers, booleans or text.
+    for i, f in enumerate(table.schema):
+        if pa.types.is_temporal(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(pa.string()))
+        elif pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type):
+            try:
+                text = table.column(i).cast(pa.string())
+            except pa.ArrowInvalid:
+                hexed = [None if v is None else v.hex() for v in table.column(i).to_pylist()]
+                text = pa.chunked_array([pa.array(hexed, pa.string())])
+            table = table.set_column(i, f.name, text)
     return table.to_pandas(strings_to_categorical=True, self_destruct=True, split_blocks=True)
 
 

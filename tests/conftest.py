@@ -5,8 +5,39 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, Verbosity, settings
 
 from recommender.store import DuckDBStore
+
+# The default profile is deterministic: the same examples on every machine and every run,
+# no example database, and a failure prints the blob that reproduces it. Developers hunt
+# for new failures with the explore profile (`pytest --hypothesis-profile=explore -m fuzz`)
+# and keep each one they find as an @example, so CI replays it forever.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "explore",
+    max_examples=int(os.environ.get("RECOMMENDER_EXPLORE_EXAMPLES", "2000")),
+    derandomize=False,
+    database=None,
+    print_blob=True,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
+    suppress_health_check=list(HealthCheck),
+    verbosity=Verbosity.normal,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def fuzz_examples(ci: int) -> int:
+    """Examples per fuzz test: ``ci`` in the deterministic profile, the profile's otherwise."""
+    return ci if settings.default.derandomize else settings.default.max_examples
 
 
 def _cuda_available() -> bool:

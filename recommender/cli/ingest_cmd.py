@@ -34,6 +34,11 @@ from recommender.cli.options import db_option, echo_json, echo_table, json_optio
 @click.option("--task", help="Task name for every row (one task per file).")
 @click.option("--task-column", help="Column holding the task name.")
 @click.option("--task-tag", help="MLflow tag or Optuna study attribute holding the task.")
+@click.option(
+    "--encoding",
+    help="Text encoding of a CSV/TSV/JSON Lines file, e.g. latin-1 or cp1252 "
+    "(default: from its byte-order mark, else UTF-8).",
+)
 @click.option("--strict", is_flag=True, help="Refuse the whole source if any row is bad.")
 @click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
 @db_option
@@ -47,6 +52,7 @@ def ingest(
     task: str | None,
     task_column: str | None,
     task_tag: str | None,
+    encoding: str | None,
     strict: bool,
     dry_run: bool,
     db: Path | None,
@@ -55,7 +61,8 @@ def ingest(
 ) -> None:
     """Ingest experiment logs from SOURCE into the store.
 
-    SOURCE is a CSV/TSV, JSON Lines or Parquet table, an MLflow tracking store
+    SOURCE is a CSV/TSV, JSON Lines (each optionally gzip-compressed, as .csv.gz)
+    or Parquet table, an MLflow tracking store
     (sqlite:///mlflow.db or an mlruns folder) or an Optuna storage
     (sqlite:///optuna.db). Ingesting the same source twice adds nothing; bad rows
     are kept in the store's quarantine with their reason.
@@ -74,6 +81,7 @@ def ingest(
             store, source, format=fmt, kind=kind, space=space,
             mapping=str(mapping) if mapping else None, task=task, task_column=task_column,
             task_tag=task_tag, strict=strict, dry_run=dry_run, progress=progress,
+            encoding=encoding,
         )  # fmt: skip
     if as_json:
         echo_json(report.as_dict())

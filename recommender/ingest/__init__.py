@@ -16,10 +16,11 @@ from recommender.errors import IngestError
 from recommender.ingest.checks import Progress, check_and_write
 from recommender.ingest.mapping import apply_mapping, load_mapping
 from recommender.ingest.metafeature_table import ingest_metafeature_table
-from recommender.ingest.tables import TABLE_FORMATS, read_table
+from recommender.ingest.tables import read_table, table_format
 from recommender.types import IngestReport
 
 if TYPE_CHECKING:
+    from recommender.ingest.trackers import Study
     from recommender.store.base import Store
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "mlflow", "optuna")
@@ -45,8 +46,9 @@ def detect_format(source: str) -> str:
             f"{source} is a folder but not an MLflow mlruns folder; pass a file or --format"
         )
     suffix = path.suffix.lower()
-    if suffix in TABLE_FORMATS:
-        return TABLE_FORMATS[suffix]
+    table_fmt = table_format(path)
+    if table_fmt is not None:
+        return table_fmt
     if suffix in (".db", ".sqlite", ".sqlite3"):
         return _sqlite_kind(path, source)
     raise IngestError(
@@ -102,6 +104,7 @@ def ingest(
     strict: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> IngestReport:
     """Ingest one source into ``store``: all of its good rows, or nothing.
 
@@ -119,6 +122,8 @@ def ingest(
         strict: refuse the whole source if any row is bad.
         dry_run: check and count only.
         progress: called with each stage's name.
+        encoding: the text encoding of a CSV/TSV/JSON Lines file (default: from its
+            byte-order mark, else UTF-8).
 
     Returns:
         The ingest report.
@@ -147,7 +152,7 @@ def ingest(
     if not path.is_file():
         raise IngestError(f"{src} not found; expected a {fmt} file")
     note("reading")
-    raw = read_table(path, fmt)
+    raw = read_table(path, fmt, encoding=encoding)
     if raw.table.num_rows == 0 and not raw.bad_lines:
         raise IngestError(f"{src}: the file holds no rows; nothing to ingest")
     if kind == "metafeatures":
@@ -177,30 +182,95 @@ def _ingest_tracker(
     dry_run: bool,
     progress: Progress,
 ) -> IngestReport:
-    """Ingest the runs of an MLflow or Optuna store (and Optuna's search spaces)."""
+    """Ingest the runs of an MLflow store, or each study of an Optuna storage."""
     progress("reading")
-    spaces: list[dict[str, Any]] = []
-    if fmt == "mlflow":
-        from recommender.ingest.trackers import read_mlflow
-
-        table, curves = read_mlflow(src, task_tag=task_tag)
-    else:
+    if fmt == "optuna":
         from recommender.ingest.trackers import read_optuna
 
-        table, curves, spaces = read_optuna(src, task_attr=task_tag)
+        studies = read_optuna(src, task_attr=task_tag)
+        if not studies:
+            raise IngestError(f"{src}: the optuna store holds no runs; nothing to ingest")
+        return _ingest_studies(
+            store, studies, src=src, checksum=checksum, space=space, task=task, strict=strict,
+            dry_run=dry_run, progress=progress,
+        )  # fmt: skip
+    from recommender.ingest.trackers import read_mlflow
+
+    table, curves = read_mlflow(src, task_tag=task_tag)
     if table.num_rows == 0:
         raise IngestError(f"{src}: the {fmt} store holds no runs; nothing to ingest")
     if task is not None:
         table, _ = apply_mapping(table, {}, task=task, source=src)
-    report = check_and_write(
+    return check_and_write(
         store, table, source=src, fmt=fmt, checksum=checksum, space=space, curves=curves,
         strict=strict, dry_run=dry_run, progress=progress,
     )  # fmt: skip
-    if spaces and not dry_run:
-        with store.transaction():  # a space imported before keeps its definition
-            for definition in spaces:
-                store.add_space(definition["name"], definition, source=fmt, replace=False)
-    return report
+
+
+_TYPES = {"categorical": "categorical", "int": "int", "float": "float"}
+
+
+def _ingest_studies(
+    store: Store,
+    studies: list[Study],
+    *,
+    src: str,
+    checksum: str | None,
+    space: str | None,
+    task: str | None,
+    strict: bool,
+    dry_run: bool,
+    progress: Progress,
+) -> IngestReport:
+    """Each Optuna study into its own space (named after it, typed by its distributions).
+
+    All studies commit together or not at all; with several, each is its own batch. A
+    space imported before keeps its definition.
+    """
+    many = len(studies) > 1
+    reports = []
+    with store.transaction():
+        for study in studies:
+            table = study.runs
+            if task is not None:
+                table, _ = apply_mapping(table, {}, task=task, source=src)
+            name = space or (study.space["name"] if study.space else None)
+            if study.space is not None and name is not None and not dry_run:
+                types = {hp["name"]: _TYPES[hp["type"]] for hp in study.space["hyperparameters"]}
+                store.add_space(
+                    study.space["name"], study.space, source="optuna", replace=False,
+                    param_types=(name, types),
+                )  # fmt: skip
+            reports.append(
+                check_and_write(
+                    store,
+                    table,
+                    source=f"{src} (study {study.name})" if many else src,
+                    fmt="optuna",
+                    checksum=f"{checksum}#{study.name}" if many and checksum else checksum,
+                    space=name,
+                    curves=study.curves,
+                    strict=strict,
+                    dry_run=dry_run,
+                    progress=progress,
+                )  # fmt: skip
+            )
+    return _merged(reports, src, dry_run)
+
+
+def _merged(reports: list[IngestReport], src: str, dry_run: bool) -> IngestReport:
+    batches = [r.batch for r in reports if r.batch is not None]
+    reasons: dict[str, int] = {}
+    for r in reports:
+        for reason, n in r.reasons:
+            reasons[reason] = reasons.get(reason, 0) + n
+    return IngestReport(
+        source=src, format="optuna", accepted=sum(r.accepted for r in reports),
+        duplicates=sum(r.duplicates for r in reports), rejected=sum(r.rejected for r in reports),
+        batch=max(batches) if batches else None, tasks=sum(r.tasks for r in reports),
+        curve_points=sum(r.curve_points for r in reports),
+        reasons=tuple(sorted(reasons.items(), key=lambda rn: -rn[1])), dry_run=dry_run,
+    )  # fmt: skip
 
 
 def _mapped_task(mapping: dict[str, Any] | None) -> str | None:

@@ -27,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from recommender.errors import IngestError
+from recommender.ingest.arrow_types import widen_big_integers
 
 _FIELDS = ("run_id", "fidelity", "status", "duration_s", "error")
 _KEYS = {"task", "params", "metrics", "param_prefix", "metric_prefix", *_FIELDS}
@@ -68,15 +69,22 @@ def apply_mapping(
     """Rename/select columns into the convention; return the table and the ignored columns."""
     mapping = dict(mapping or {})
     cols = [c for c in table.column_names if c != "_line"]
+    # One name -> index map: a lookup per column stays O(1) on files with 100k columns.
+    index = {name: i for i, name in enumerate(table.column_names)}
     out: dict[str, pa.ChunkedArray] = {}
     used: set[str] = set()
 
     def take(column: str, as_name: str) -> None:
-        if column not in table.column_names:
+        if column not in index:
+            shown = ", ".join(cols[:20]) + (f", ... ({len(cols)} in all)" if len(cols) > 20 else "")
+            raise IngestError(f"{source}: mapped column {column!r} not found; available: {shown}")
+        if as_name in out:
             raise IngestError(
-                f"{source}: mapped column {column!r} not found; available: {', '.join(cols)}"
+                f"{source}: expected each name to come from one column, got {as_name!r} from "
+                f"two (the second is {column!r}); fix the mapping"
             )
-        out[as_name] = table.column(column)
+        col = table.column(index[column])
+        out[as_name] = widen_big_integers(col) if as_name.startswith("param.") else col
         used.add(column)
 
     # task: constant > column option > mapping > convention
@@ -118,6 +126,6 @@ def apply_mapping(
                 take(c, f"{kind}.{c[len(prefix) :]}")
             elif not explicit and not prefix and c.startswith(kind + "."):
                 take(c, c)
-    out["_line"] = table.column("_line")
+    out["_line"] = table.column(index["_line"])
     ignored = [c for c in cols if c not in used]
     return pa.table(out), ignored

@@ -98,7 +98,12 @@ def compute_metafeatures(
 
         features.update(text_features(dataset, seed=seed, notes=notes))
     else:
-        features.update(_tabular(dataset, wanted, seed, time_budget_s, notes))
+        import numpy as np
+
+        # Extreme values (1e308) overflow to inf in moments and distances: the features
+        # are then inf or NaN, which is their value, not something to warn about.
+        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+            features.update(_tabular(dataset, wanted, seed, time_budget_s, notes))
     if dataset.n_rows_total and dataset.n_rows_total > len(dataset.X):
         notes.append(
             f"computed on a {len(dataset.X)}-row sample of {dataset.n_rows_total} rows; "

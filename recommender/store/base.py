@@ -151,7 +151,13 @@ class Store(Protocol):
     def promote(self, model_id: int, space: str) -> None: ...
     def rollback(self, model_id: int, to: int) -> None: ...
     def add_space(
-        self, name: str, definition: Mapping[str, Any], *, source: str, replace: bool = True
+        self,
+        name: str,
+        definition: Mapping[str, Any],
+        *,
+        source: str,
+        replace: bool = True,
+        param_types: tuple[str, Mapping[str, str]] | None = None,
     ) -> None: ...
 
     # -- reads ------------------------------------------------------------------------

@@ -121,18 +121,34 @@ class ModelsStore(StoreCore):
 
     # -- search spaces ------------------------------------------------------------------
     def add_space(
-        self, name: str, definition: Mapping[str, Any], *, source: str, replace: bool = True
+        self,
+        name: str,
+        definition: Mapping[str, Any],
+        *,
+        source: str,
+        replace: bool = True,
+        param_types: tuple[str, Mapping[str, str]] | None = None,
     ) -> None:
         """Save a space definition under ``name``.
 
         With ``replace=False`` a space already stored under ``name`` is kept.
+        ``param_types`` is ``(space, {parameter: "int" | "float" | "categorical"})``: types
+        the runs of that space get, unless a parameter is typed already.
         """
         conflict = "" if replace else " ON CONFLICT (name) DO NOTHING"
         verb = "INSERT OR REPLACE" if replace else "INSERT"
-        self.con.execute(
-            f"{verb} INTO spaces (name, definition, source) VALUES (?, ?, ?){conflict}",
-            [name, json.dumps(dict(definition)), source],
-        )
+        with self.transaction() as con:
+            con.execute(
+                f"{verb} INTO spaces (name, definition, source) VALUES (?, ?, ?){conflict}",
+                [name, json.dumps(dict(definition)), source],
+            )
+            if param_types is not None:
+                space, types = param_types
+                con.executemany(
+                    "INSERT INTO param_types (space, name, type) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    [(space, p, t) for p, t in types.items()],
+                )
 
     def space(self, name: str) -> dict[str, Any] | None:
         """The stored definition of space ``name`` (``None`` if not imported)."""

@@ -1,0 +1,34 @@
+"""Defects the fuzz targets know of and tolerate; each test fails once its defect is fixed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fuzz.support import check_ingest, count, workdir
+
+REASON = "fixed when the checks move into the store"
+
+
+@pytest.mark.xfail(strict=True, reason=REASON)
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The value hypothesis found: a text column, mostly integers, so typed int.
+        "task,param.n,metric.acc\nt,9.223372036854776e+18,0.5\nt,1,0.4\nt,a,0.3\n",
+        # A space whose parameter is already an int, then a value beyond int64.
+        "task,param.seed_only,metric.acc\nt,18446744073709551615,0.5\n",
+    ],
+    ids=["text-column-typed-int", "space-already-int"],
+)
+def test_integer_beyond_int64_in_an_int_parameter_is_quarantined(text: str) -> None:
+    with workdir() as work:
+        path = work / "runs.csv"
+        path.write_text(text)
+        runs = count(work / "store.duckdb", "runs")
+        result = check_ingest(work, path, rows=text.count("\n") - 1)
+        assert not result.refused and result.message == ""
+        assert result.report["rejected"] == 1
+        assert count(work / "store.duckdb", "runs") == runs + result.report["accepted"]
+        assert Path(path).exists()
