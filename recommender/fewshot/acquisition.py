@@ -2,7 +2,7 @@
 
 Candidates are the store's evaluated configurations (plus quasi-random points of the
 space when the store knows few), and small perturbations (in the unit cube) of the few
-best of those and of the incumbent. With a large pool, refinements compete only once the
+best unseen of those. With a large pool, refinements compete only once the
 known configurations promise little (best EI below ``REFINE_BELOW``): the meta-learned
 model is surest where the store has data, and refines from there.
 Every candidate is decoded to a configuration and encoded again, so ints are rounded,
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import norm
 
-from recommender.fewshot.surrogate import FILL, TaskPosterior, fill
+from recommender.fewshot.surrogate import TaskPosterior, fill
 from recommender.space import Space
 
 Config = dict[str, Any]
@@ -54,9 +54,10 @@ def canonical(
     space: Space, x: npt.NDArray[np.float64], constrain: Constrain | None = None
 ) -> npt.NDArray[np.float64]:
     """Decode, constrain (dropping rejected rows) and re-encode encoded configurations."""
-    configs: Iterable[Config | None] = space.decode(x) if len(x) else []
-    if constrain is not None:
-        configs = (constrain(c) for c in configs)
+    decoded = space.decode(x) if len(x) else []
+    configs: Iterable[Config | None] = (
+        decoded if constrain is None else (constrain(c) for c in decoded)
+    )
     kept = [c for c in configs if c is not None]
     return space.encode(kept) if kept else np.empty((0, len(space.feature_names)))
 
@@ -116,9 +117,6 @@ def propose(
     ei = _score(posterior, first, best)
     ei[[config_key(r) in seen for r in first]] = -np.inf
     starts = first[np.argsort(-ei, kind="stable")[:n_top]]
-    if len(posterior.u_obs):  # and around the incumbent
-        incumbent = posterior.x_obs[int(np.argmax(posterior.u_obs))]
-        starts = np.vstack([starts, np.where(incumbent == FILL, np.nan, incumbent)])
     local = canonical(space, perturb(space, starts, rng, per_point), constrain)
     local_ei = _score(posterior, local, best)
     if len(first) >= MIN_POOL and np.isfinite(ei).any() and np.max(ei) >= REFINE_BELOW:

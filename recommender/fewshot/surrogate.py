@@ -94,7 +94,7 @@ class FewShotSurrogate:
         n_latent: int = 4,
         hidden: int = 64,
         n_embed: int = 8,
-        n_steps: int = 1500,
+        n_steps: int = 800,
         batch_tasks: int = 8,
         batch_points: int = 64,
         lr: float = 3e-3,
@@ -188,7 +188,7 @@ class FewShotSurrogate:
                     torch.as_tensor(x)[None], torch.as_tensor(mf)[None],
                     torch.zeros(1, self.n_latent, dtype=torch.float64),
                 )[0].numpy()  # fmt: skip
-            o_init = float(np.mean(y) - scale * np.mean(m0)) if len(y) > 1 else o0
+            o_init = float(np.mean(y) - scale * np.mean(m0))
             latent, offset, scale, amp = _map_task(
                 self.model_, x, y, mf, n_steps, log_s0, log_s_sd, o_init, o0, o_sd
             )
@@ -320,10 +320,10 @@ def _meta_train(
         tb = torch.randint(T, (est.batch_tasks,), generator=gen)
         keys = torch.rand(est.batch_tasks, X.shape[1], generator=gen) + valid[tb].double()
         idx = keys.argsort(dim=1, descending=True)[:, :n]
-        x, y = X[tb[:, None], idx], Y[tb[:, None], idx]
+        xb, yb = X[tb[:, None], idx], Y[tb[:, None], idx]
         keep = (torch.rand(est.batch_tasks, 1, generator=gen) >= est.mf_dropout).double()
         w = model.latents[tb]
-        nll = gp_nll(model, x, y, MF[tb] * keep, w)
+        nll = gp_nll(model, xb, yb, MF[tb] * keep, w)
         loss = (nll.sum() + 0.5 * w.pow(2).sum()) / (est.batch_tasks * n)
         opt.zero_grad()
         loss.backward()
