@@ -58,7 +58,8 @@ class DeepKernelGP(nn.Module):
 
     def kernel(self, x1: Tensor, x2: Tensor) -> Tensor:
         """RBF kernel on the embeddings: ``(B, n1, D)``, ``(B, n2, D)`` -> ``(B, n1, n2)``."""
-        e1, e2 = self.embed_net(x1), self.embed_net(x2)
+        e1 = self.embed_net(x1)
+        e2 = e1 if x2 is x1 else self.embed_net(x2)
         d2 = torch.cdist(e1, e2).pow(2)
         return self.log_outputscale.exp() * torch.exp(-0.5 * d2)  # type: ignore[no-any-return]
 
@@ -112,9 +113,8 @@ def gp_posterior(
     prior_var = amp * model.log_outputscale.exp().expand(len(x_new))
     if len(x_obs) == 0:
         return mu_new, prior_var.sqrt()
-    K = amp * model.kernel(x_obs[None], x_obs[None])[0] + model.noise() * torch.eye(
-        len(x_obs), dtype=x_obs.dtype
-    )
+    xo = x_obs[None]
+    K = amp * model.kernel(xo, xo)[0] + model.noise() * torch.eye(len(x_obs), dtype=x_obs.dtype)
     L = torch.linalg.cholesky(K)
     r = (y_obs - model.mean(x_obs[None], mf1, w1)[0]).unsqueeze(-1)
     Ks = amp * model.kernel(x_obs[None], x_new[None])[0]  # (k, c)

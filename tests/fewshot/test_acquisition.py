@@ -21,7 +21,7 @@ def test_proposals_are_valid_configs_and_never_repeat(surrogate: FewShotSurrogat
     rng = np.random.default_rng(0)
     observed: list[tuple[dict[str, object], float]] = []
     keys = set()
-    for _ in range(12):
+    for _ in range(7):
         s = tuner.suggest(observed, rng=rng)
         assert s is not None
         config = s.config
