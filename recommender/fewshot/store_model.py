@@ -1,0 +1,109 @@
+"""The few-shot surrogate of a store's space, trained once per champion and kept on disk.
+
+The champion surrogate of a space fixes the metric, its direction and the fidelity; the
+few-shot surrogate is meta-trained on the same runs and saved beside the champion's
+artifacts (``models/<store>/fewshot/<space>-<model id>``), so later samplers load it in
+well under a second.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from recommender.errors import DatasetError, ModelError
+from recommender.fewshot.surrogate import FewShotSurrogate
+
+_CACHE: dict[tuple[str, str, int], FewShotSurrogate] = {}
+FEWSHOT_PARAMS: dict[str, Any] = {}  # settings of the few-shot surrogate (defaults when empty)
+
+
+def load_tuner_parts(
+    space: str,
+    *,
+    metafeatures: dict[str, float] | None = None,
+    dataset: str | Path | None = None,
+    target: str | None = None,
+    db: str | Path | None = None,
+    zero_shot_k: int = 5,
+) -> tuple[FewShotSurrogate, dict[str, float] | None, list[dict[str, Any]]]:
+    """The few-shot surrogate, the task's meta-features and the zero-shot ranking.
+
+    Raises:
+        SpaceError: unknown space.
+        ModelError: no trained model for the space.
+        DatasetError: the dataset cannot be read or described.
+    """
+    from recommender.recommend import recommend_with
+    from recommender.registry import champion
+    from recommender.space import load_space
+    from recommender.store import open_store
+
+    if metafeatures is None and dataset is not None:
+        metafeatures = dataset_metafeatures(dataset, target)
+    with open_store(db, read_only=True) as store:
+        sp = load_space(space, store)
+        loaded = champion(store, sp.name)
+        if loaded is None:
+            raise ModelError(
+                f"no trained model for space {sp.name!r} in {store.path}; run: "
+                f"recommender retrain --space {sp.name} --metric METRIC --maximize"
+            )
+        surrogate = fewshot_for(store, loaded)
+    zero_shot = (
+        [r.config for r in recommend_with(loaded.surrogate, metafeatures, top_k=zero_shot_k)]
+        if metafeatures
+        else []
+    )
+    return surrogate, metafeatures or None, zero_shot
+
+
+def dataset_metafeatures(dataset: str | Path, target: str | None) -> dict[str, float]:
+    """Meta-features of a dataset file (see ``recommender describe``)."""
+    from recommender.datasets import load_dataset
+    from recommender.metafeatures import compute_metafeatures
+
+    result = compute_metafeatures(load_dataset(dataset, target))
+    if not result.features:
+        raise DatasetError(f"{dataset}: no meta-features could be computed; check the file")
+    return result.features
+
+
+def fewshot_for(store: Any, loaded: Any) -> FewShotSurrogate:
+    """The few-shot surrogate matching the champion ``loaded`` (trained on first use)."""
+    from recommender.registry import models_dir
+    from recommender.space import load_space
+    from recommender.surrogate.model import load_training_data
+
+    key = (str(store.path), loaded.space, int(loaded.model_id))
+    if key in _CACHE:
+        return _CACHE[key]
+    directory = models_dir(store) / "fewshot" / f"{loaded.space}-{loaded.model_id}"
+    if (directory / "fewshot.json").is_file():
+        try:
+            _CACHE[key] = FewShotSurrogate.load(directory)
+            return _CACHE[key]
+        except ModelError:
+            pass  # unreadable or old: train again below
+    data = load_training_data(
+        store, load_space(loaded.space, store), metric=loaded.metric,
+        maximize=loaded.maximize, fidelity=loaded.fidelity,
+    )  # fmt: skip
+    surrogate = FewShotSurrogate(**{"seed": 0, **FEWSHOT_PARAMS}).fit(data)
+    _save_atomically(surrogate, directory)
+    _CACHE[key] = surrogate
+    return surrogate
+
+
+def _save_atomically(surrogate: FewShotSurrogate, directory: Path) -> None:
+    """Write into a sibling temporary folder, then rename: readers never see half a model."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
+    try:
+        surrogate.save(tmp)
+        shutil.rmtree(directory, ignore_errors=True)
+        tmp.rename(directory)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # a cache: failing to keep it is not an error

@@ -1,0 +1,116 @@
+"""One task's sequential loop: seed with the zero-shot ranking, then adapt to each result.
+
+:class:`FewShotTuner` is the mechanism behind the Optuna sampler (and any other way in):
+given what has been observed on the task so far, it proposes the next configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender.fewshot.acquisition import Config, Constrain, canonical, config_key, propose
+from recommender.fewshot.surrogate import FewShotSurrogate
+
+N_SEED = 1
+
+
+@dataclass
+class Suggestion:
+    """A proposed configuration and where it came from (``recommended`` or ``adaptive``)."""
+
+    config: Config
+    source: str
+    acquisition: float | None = None
+
+
+class FewShotTuner:
+    """Propose configurations for one task from its observations so far.
+
+    Args:
+        surrogate: a fitted :class:`FewShotSurrogate` for the space and metric.
+        metafeatures: the task's meta-features (``None``: unknown).
+        zero_shot: today's ranked recommendations, best first; the first ``n_seed`` not
+            yet seen are proposed before the model adapts.
+        maximize: direction of the values passed to :meth:`suggest`.
+        n_seed: how many zero-shot configurations open the loop.
+        pool: encoded configurations to consider (default: the surrogate's pool).
+    """
+
+    def __init__(
+        self,
+        surrogate: FewShotSurrogate,
+        *,
+        metafeatures: dict[str, float] | None = None,
+        zero_shot: Sequence[Config] = (),
+        maximize: bool = True,
+        n_seed: int = N_SEED,
+        pool: npt.NDArray[np.float64] | None = None,
+    ) -> None:
+        self.surrogate = surrogate
+        self.space = surrogate.space_
+        self.mf = surrogate.task_vector(metafeatures)
+        self.zero_shot = [self.space.clip(c) for c in zero_shot]
+        self.maximize = maximize
+        self.n_seed = n_seed
+        self.pool = surrogate.pool_ if pool is None else pool
+        self._pools: dict[Any, npt.NDArray[np.float64]] = {}
+
+    def suggest(
+        self,
+        observed: Sequence[tuple[Config, float]],
+        *,
+        seen: Sequence[Config] = (),
+        rng: np.random.Generator | None = None,
+        constrain: Constrain | None = None,
+        constrain_key: Any = None,
+    ) -> Suggestion | None:
+        """The next configuration.
+
+        Args:
+            observed: ``(config, value)`` of the task's finished runs.
+            seen: other configurations not to repeat (running, failed, pruned).
+            rng: randomness of the candidate search.
+            constrain: maps a configuration into the caller's narrower space, or
+                ``None`` to reject it; ``constrain_key`` identifies it for caching.
+
+        Returns:
+            A :class:`Suggestion`, or ``None`` when no unseen candidate is left.
+        """
+        rng = rng or np.random.default_rng(0)
+        obs_x = self.encode([c for c, _ in observed])
+        keys = {config_key(r) for r in obs_x} | {config_key(r) for r in self.encode(seen)}
+        n_started = len(observed) + len(seen)
+        for config in self.zero_shot[: self.n_seed] if n_started < self.n_seed else []:
+            x = canonical(self.space, self.space.encode([config]), constrain)
+            if len(x) and config_key(x[0]) not in keys:
+                return Suggestion(self.space.decode(x)[0], "recommended")
+        y = np.array([v for _, v in observed], dtype=float)
+        posterior = self.surrogate.adapt(obs_x, y if self.maximize else -y, self.mf)
+        picked = propose(
+            posterior, self._pool(constrain, constrain_key), keys, rng, constrain=constrain
+        )
+        if picked is None:
+            return None
+        return Suggestion(picked[0], "adaptive", picked[1])
+
+    def encode(self, configs: Sequence[Config]) -> npt.NDArray[np.float64]:
+        """Encoded configurations (defaults fill parameters a config lacks)."""
+        if not configs:
+            return np.empty((0, len(self.space.feature_names)))
+        default = self.space.default_config()
+        return self.space.encode([self.space.clip({**default, **c}) for c in configs])
+
+    def _pool(self, constrain: Constrain | None, key: Any) -> npt.NDArray[np.float64]:
+        if constrain is None:
+            return self.pool
+        if key not in self._pools:
+            pool = canonical(self.space, self.pool, constrain)
+            _, first = np.unique(np.round(np.nan_to_num(pool, nan=-1.0), 9), axis=0,
+                                 return_index=True)  # fmt: skip
+            self._pools = {key: pool[np.sort(first)]}
+        return self._pools[key]

@@ -1,0 +1,1 @@
+"""Ways into the recommender from other tools (``recommender.integrations.optuna``)."""

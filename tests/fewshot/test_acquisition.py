@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import numpy as np
+
+from recommender.fewshot import FewShotSurrogate, FewShotTuner
+from recommender.fewshot.acquisition import config_key, expected_improvement, propose
+from recommender.space import builtin_space
+
+from .conftest import metafeatures_for, task_response
+
+
+def test_expected_improvement_grows_with_mean_and_spread() -> None:
+    mu, sd = np.array([0.0, 0.5, 0.0]), np.array([0.1, 0.1, 1.0])
+    ei = expected_improvement(mu, sd, 0.2)
+    assert ei[1] > ei[0] and ei[2] > ei[0] and (ei >= 0).all()
+
+
+def test_proposals_are_valid_configs_and_never_repeat(surrogate: FewShotSurrogate) -> None:
+    space = builtin_space("tabular_mlp")
+    tuner = FewShotTuner(surrogate, metafeatures=metafeatures_for(3e4))
+    rng = np.random.default_rng(0)
+    observed: list[tuple[dict[str, object], float]] = []
+    keys = set()
+    for _ in range(7):
+        s = tuner.suggest(observed, rng=rng)
+        assert s is not None
+        config = s.config
+        assert space.validate_config(config) == config  # in range, ints are ints
+        assert isinstance(config["batch_size"], int) and isinstance(config["num_layers"], int)
+        assert config["optimizer"] in ("adamw", "sgd")
+        assert ("momentum" in config) == (config["optimizer"] == "sgd")  # conditional
+        assert 1e-4 <= config["learning_rate"] <= 0.1
+        key = config_key(space.encode([config])[0])
+        assert key not in keys
+        keys.add(key)
+        observed.append((config, task_response(config, 3e4)))
+
+
+def test_propose_skips_every_seen_candidate(surrogate: FewShotSurrogate) -> None:
+    post = surrogate.adapt(surrogate.pool_[:3], [0.5, 0.6, 0.7])
+    pool = surrogate.pool_[:10]
+    seen = {config_key(r) for r in pool}
+    picked = propose(post, pool, seen, np.random.default_rng(0))
+    assert picked is not None
+    assert config_key(surrogate.space_.encode([picked[0]])[0]) not in seen
+
+
+def test_constrain_narrows_the_space(surrogate: FewShotSurrogate) -> None:
+    def constrain(c: dict[str, object]) -> dict[str, object] | None:
+        if c.get("optimizer") != "sgd":
+            return None
+        return {**c, "learning_rate": min(max(float(c["learning_rate"]), 1e-3), 1e-2)}  # type: ignore[arg-type]
+
+    tuner = FewShotTuner(surrogate)
+    rng = np.random.default_rng(1)
+    observed: list[tuple[dict[str, object], float]] = []
+    for _ in range(5):
+        s = tuner.suggest(observed, rng=rng, constrain=constrain, constrain_key="sgd")
+        assert s is not None
+        assert s.config["optimizer"] == "sgd" and 1e-3 <= s.config["learning_rate"] <= 1e-2
+        observed.append((s.config, task_response(s.config, 1e3)))
+
+
+def test_first_trials_follow_the_zero_shot_list(surrogate: FewShotSurrogate) -> None:
+    space = builtin_space("tabular_mlp")
+    top = space.sample(3, seed=5)
+    tuner = FewShotTuner(surrogate, zero_shot=top, n_seed=2)
+    first = tuner.suggest([])
+    assert first is not None and first.source == "recommended" and first.config == top[0]
+    second = tuner.suggest([(top[0], 0.5)])
+    assert second is not None and second.config == top[1]
+    third = tuner.suggest([(top[0], 0.5), (top[1], 0.6)])
+    assert third is not None and third.source == "adaptive"
