@@ -35,6 +35,7 @@ from recommender.errors import InvalidArgumentError
 from recommender.inputs import (
     DEFAULT_SPACE,
     Data,
+    check_validate_args,
     features_and_space,
     load_data,
     read_metafeatures,
@@ -369,7 +370,7 @@ def validate(
     from recommender.validate.trainers import default_space_for
 
     note = on_note or logger.info
-    _check_validate_args(top_k, epochs, budget_s, executor, parallel)
+    check_validate_args(top_k, epochs, budget_s, executor, parallel)
     pairs = parse_baselines(baselines)
     dataset = load_data(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
@@ -389,21 +390,3 @@ def validate(
         write_report(result, Path(report))
         note(f"Report written to {report}")
     return result
-
-
-def _check_validate_args(
-    top_k: int, epochs: int | None, budget_s: float | None, executor: str, parallel: int
-) -> None:
-    check_top_k(top_k, low=0)
-    if epochs is not None and budget_s is not None:
-        raise InvalidArgumentError(
-            f"epochs and budget_s: expected one of them, got both ({epochs}, {budget_s})"
-        )
-    if epochs is not None and (isinstance(epochs, bool) or epochs < 1):
-        raise InvalidArgumentError(f"epochs: expected an integer >= 1, got {epochs!r}")
-    if budget_s is not None and not budget_s > 0:
-        raise InvalidArgumentError(f"budget_s: expected seconds > 0, got {budget_s!r}")
-    if executor not in ("local", "ray"):
-        raise InvalidArgumentError(f"executor: expected local or ray, got {executor!r}")
-    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
-        raise InvalidArgumentError(f"parallel: expected an integer >= 1, got {parallel!r}")

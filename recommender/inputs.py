@@ -1,5 +1,6 @@
 """What users pass in, made usable: a DataFrame, a path or a bundled name becomes a
-:class:`~recommender.datasets.Dataset`; a dict or JSON file, finite meta-features."""
+:class:`~recommender.datasets.Dataset`; a dict or JSON file, finite meta-features; and
+``validate``'s run options, checked."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from recommender.arguments import check_top_k
 from recommender.errors import DatasetError, InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -117,3 +119,27 @@ def load_data(
         problem=problem, max_rows=max_rows, seed=seed,
     )  # fmt: skip
     return datasets._as_text_if_needed(ds, text_column)
+
+
+def check_validate_args(
+    top_k: int, epochs: int | None, budget_s: float | None, executor: str, parallel: int
+) -> None:
+    """Check :func:`recommender.api.validate`'s run options before anything is loaded.
+
+    Raises:
+        InvalidArgumentError: a bad ``top_k``, ``epochs``, ``budget_s`` (or both given),
+            ``executor`` or ``parallel``.
+    """
+    check_top_k(top_k, low=0)
+    if epochs is not None and budget_s is not None:
+        raise InvalidArgumentError(
+            f"epochs and budget_s: expected one of them, got both ({epochs}, {budget_s})"
+        )
+    if epochs is not None and (isinstance(epochs, bool) or epochs < 1):
+        raise InvalidArgumentError(f"epochs: expected an integer >= 1, got {epochs!r}")
+    if budget_s is not None and not budget_s > 0:
+        raise InvalidArgumentError(f"budget_s: expected seconds > 0, got {budget_s!r}")
+    if executor not in ("local", "ray"):
+        raise InvalidArgumentError(f"executor: expected local or ray, got {executor!r}")
+    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
+        raise InvalidArgumentError(f"parallel: expected an integer >= 1, got {parallel!r}")

@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 
-def format_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
+def format_table(
+    rows: list[dict[str, Any]],
+    columns: list[str] | None = None,
+    *,
+    details: list[list[str]] | None = None,
+) -> str:
     """Rows as an aligned plain-text table under a header line (``(none)`` when empty).
+
+    ``details``, if given, holds lines printed as they are under each row (for what is
+    too wide for a column, such as a config).
 
     >>> print(format_table([{"a": 1, "b": 0.5}, {"a": 10, "b": None}]))
     a   b
@@ -21,8 +29,9 @@ def format_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    for row in cells:
+    for i, row in enumerate(cells):
         lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        lines.extend(details[i] if details else [])
     return "\n".join(lines)
 
 
@@ -35,3 +44,22 @@ def format_cell(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={format_cell(v)}" for k, v in value.items())
     return str(value)
+
+
+def wrap_items(items: list[str], *, width: int, sep: str = " ") -> list[str]:
+    """``items`` joined by ``sep`` in lines of at most ``width`` characters.
+
+    Lines break only between items; an item longer than a line is cut short with ``…``.
+
+    >>> wrap_items(["a=1,", "b=22,", "c=3"], width=9)
+    ['a=1,', 'b=22, c=3']
+    """
+    lines: list[str] = []
+    for item in items:
+        if len(item) > width:
+            item = item[: width - 1] + "…"
+        if lines and len(lines[-1]) + len(sep) + len(item) <= width:
+            lines[-1] += sep + item
+        else:
+            lines.append(item)
+    return lines

@@ -98,9 +98,16 @@ def test_printed_result_reads_as_a_table(loaded_db: Path) -> None:
     result = recommender.recommend(_frame(), target="y", top_k=3, db=loaded_db, log=False)
     lines = str(result).splitlines()
     assert lines[0] == f"space tabular_mlp, model {result.model_id}, query None"
-    assert lines[1].split()[:4] == ["rank", "role", "predicted", "config"]
-    assert len(lines) == 2 + 1 + 3  # header, column names, rule, three rows
-    assert lines[3].startswith("1     best expected")
+    # The rule in words, a blank line, then the table; each pick's config is indented under it.
+    plain = "No per-dataset signal" in lines[1]
+    assert plain == (result.rule == "portfolio")
+    start = lines.index("") + 1
+    assert lines[start].split() == ["rank", "role", "predicted"]
+    rows = [ln for ln in lines[start + 2 :] if not ln.startswith(" ")]
+    assert len(rows) == 3  # three picks
+    assert rows[0].startswith("1     best expected")
+    assert "learning_rate=" in lines[lines.index(rows[0]) + 1]
+    assert max(len(line) for line in lines) <= 100
     assert repr(result) == (
         f"RecommendResult(space='tabular_mlp', model_id={result.model_id}, "
         "query_id=None, 3 recommendations)"
@@ -209,7 +216,8 @@ def test_script_on_a_fresh_default_store(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith("space tabular_mlp, model 1, query 1")
-    assert len(lines) == 6 and "best expected" in lines[3]
+    rows = [ln for ln in lines if ln[:1].isdigit()]  # one row per pick, config indented below
+    assert len(rows) == 3 and "best expected" in rows[0]
     assert list((tmp_path / "xdg").rglob("*.duckdb")), "the default store was not created"
 
 

@@ -82,6 +82,37 @@ def test_configs_differ_and_not_logged(trained: DuckDBStore) -> None:
     assert trained.info()["queries"] == 0
 
 
+def test_printed_picks_say_which_rule_chose_them(trained: DuckDBStore) -> None:
+    """Similar tasks are listed only when the rule weighs them; the plain portfolio says so."""
+    from recommender.ranking import RecommendResult, recommend_with
+    from recommender.registry import champion
+
+    loaded = champion(trained, "toy")
+    assert loaded is not None
+    fitted, space = loaded.surrogate, Space.from_json(TOY_SPACE)
+    assert (fitted.profile_first, fitted.profile_beta) == ("weighted", 5.0)
+
+    def printed(first: str, beta: float) -> tuple[RecommendResult, str]:
+        fitted.meta.update(profile_first=first, profile_beta=beta)
+        recs = recommend_with(fitted, toy_metafeatures(1000.0), top_k=3)
+        result = RecommendResult(None, space, loaded.model_id, recs)
+        return result, str(result)
+
+    fallback = "could not tell which configs suit which dataset"
+    result, text = printed("weighted", 5.0)
+    assert {r.explanation["rule"] for r in result.recommendations} == {"weighted/5"}
+    assert result.rule == "weighted/5" and "sharpness 5" in text and fallback not in text
+    assert text.count("similar tasks (weight, score there):") == 3
+    result, text = printed("weighted", 0.0)
+    assert result.rule == "portfolio" and fallback in " ".join(text.split())
+    assert "similar tasks" not in text and "sharpness" not in text
+    assert all(r.explanation["similar_tasks"] for r in result.recommendations)  # kept for --json
+    result, text = printed("surrogate", 0.0)
+    assert result.rule == "surrogate/0" and "weigh alike" in text and fallback not in text
+    assert "similar tasks" not in text
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
 def test_errors(store: DuckDBStore, tmp_path: Path) -> None:
     with pytest.raises(SpaceError, match="unknown space 'nope'"):
         recommend(store, toy_metafeatures(100.0), space="nope")

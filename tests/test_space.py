@@ -183,3 +183,12 @@ def test_load_space_from_store_file_and_unknown(store: DuckDBStore, tmp_path: Pa
         load_space("nope", store)
     with pytest.raises(SpaceError, match="is built in"):
         import_space(store, path, "tabular_mlp")
+
+
+def test_every_public_name_is_importable_from_space() -> None:
+    import recommender.space as space
+    from recommender import space_params
+
+    for name in space.__all__:
+        assert getattr(space, name) is not None
+    assert space.Param is space_params.Param

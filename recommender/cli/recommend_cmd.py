@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from recommender.cli.options import db_option, echo_json, echo_note, echo_table, json_option
+from recommender.cli.options import db_option, echo_json, echo_note, json_option
 
 
 @click.command()
@@ -54,5 +54,4 @@ def recommend(
     if as_json:
         echo_json(result.as_dicts())
         return
-    click.echo(result.header())
-    echo_table(result.table_rows())
+    click.echo(str(result))

@@ -190,12 +190,39 @@ def run_validation(
     record = _recorder(store, report, planned, batch, budget=budget, seed=seed, on_result=on_result)
     options = {"budget": budget, "seed": seed, "device": dev, "space": the_space.name,
                "trainer_options": trainer_options}  # fmt: skip
+    _train_all(
+        store, dataset, report, planned, record, options=options, executor=executor,
+        parallel=parallel, on_note=on_note,
+    )  # fmt: skip
+    return report
+
+
+def _train_all(
+    store: DuckDBStore,
+    dataset: Dataset,
+    report: ValidationReport,
+    planned: list[PlannedConfig],
+    record: Callable[[int, TrainResult], None],
+    *,
+    options: dict[str, Any],
+    executor: str,
+    parallel: int,
+    on_note: OnNote,
+) -> None:
+    """Train every planned config on the executor; ``record`` adds each to ``report``,
+    whose outcomes end in plan order.
+
+    The store is released meanwhile, so other processes may use it while configs train.
+    """
     parallel, note = cap_parallel(executor, parallel)
     if note:
         on_note(note)
+    device = options["device"]
     try:
-        with store.released():  # other processes may use the store while configs train
-            with open_executor(executor, parallel=parallel, n_calls=len(planned), device=dev) as ex:
+        with store.released():
+            with open_executor(
+                executor, parallel=parallel, n_calls=len(planned), device=device
+            ) as ex:
                 data = ex.share(dataset)
                 run_each(ex, train_config, [((data, p.config), options) for p in planned], record)
     except KeyboardInterrupt:
@@ -205,7 +232,6 @@ def run_validation(
         ) from None
     order = {id(p): i for i, p in enumerate(planned)}
     report.outcomes.sort(key=lambda o: order[id(o.planned)])
-    return report
 
 
 def check_request(
