@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,9 @@ from recommender.space import load_space
 from recommender.surrogate.features import MetaFeatureScaler
 from recommender.surrogate.model import TrainingData, fit_surrogate, load_training_data
 from recommender.surrogate.tuning import TUNING_GRID
+
+if TYPE_CHECKING:
+    from recommender.store.base import Store
 
 RANDOM_KS = (1, 5, 10, 25, 50)
 METHODS = ("recommender", "default", "portfolio", "nearest_task")
@@ -84,7 +87,7 @@ def _tables(data: TrainingData) -> dict[str, _TaskTable]:
 
 
 def evaluate_loto(
-    store: Any,
+    store: Store,
     *,
     space: str,
     metric: str,

@@ -16,7 +16,7 @@ import signal
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
-from recommender.errors import RecommenderError
+from recommender.errors import InvalidArgumentError, RecommenderError
 
 EXECUTORS = ("local", "ray")
 # Memory one local worker process needs, about (Python, torch, a copy of the data).
@@ -189,11 +189,11 @@ class Ray:
 
 
 def check_executor(name: str, parallel: int) -> None:
-    """Raises RecommenderError: an unknown executor or fewer than one config at once."""
+    """Raises InvalidArgumentError: an unknown executor or fewer than one config at once."""
     if name not in EXECUTORS:
-        raise RecommenderError(f"executor: expected local or ray, got {name!r}")
+        raise InvalidArgumentError(f"executor: expected local or ray, got {name!r}")
     if parallel < 1:
-        raise RecommenderError(f"parallel: expected >= 1 configs at once, got {parallel}")
+        raise InvalidArgumentError(f"parallel: expected >= 1 configs at once, got {parallel}")
 
 
 def cap_parallel(name: str, parallel: int) -> tuple[int, str | None]:

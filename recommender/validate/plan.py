@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import SpaceError
+from recommender.errors import InvalidArgumentError
 from recommender.validate.trainers import trainer_for
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def parse_baselines(text: str | None) -> list[tuple[str, int]]:
     """``"default,random:4"`` -> ``[("default", 1), ("random", 4)]``; ``""`` -> ``[]``.
 
     Raises:
-        SpaceError: an unknown baseline or a bad count.
+        InvalidArgumentError: an unknown baseline or a bad count.
     """
     out: list[tuple[str, int]] = []
     for part in (text or "").split(","):
@@ -53,7 +53,7 @@ def parse_baselines(text: str | None) -> list[tuple[str, int]]:
         if not name or name == "none":
             continue
         if name not in ("default", "random") or (name == "default" and count):
-            raise SpaceError(
+            raise InvalidArgumentError(
                 f"baselines: expected 'default' and/or 'random:N', got {part.strip()!r}; "
                 "e.g. --baselines default,random:4"
             )
@@ -62,9 +62,11 @@ def parse_baselines(text: str | None) -> list[tuple[str, int]]:
         except ValueError:
             n = -1
         if n < 0:
-            raise SpaceError(f"baselines: expected random:N with N >= 0, got {part.strip()!r}")
+            raise InvalidArgumentError(
+                f"baselines: expected random:N with N >= 0, got {part.strip()!r}"
+            )
         if n > MAX_RANDOM_BASELINES:
-            raise SpaceError(
+            raise InvalidArgumentError(
                 f"baselines: expected random:N with N <= {MAX_RANDOM_BASELINES} (each is a "
                 f"training run), got {part.strip()!r}; ask for fewer random configs"
             )
@@ -77,13 +79,15 @@ def resolve_budget(
 ) -> Budget:
     """Turn ``--epochs``/``--budget-s`` into a Budget (default: the trainer's epochs)."""
     if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
-        raise SpaceError(
+        raise InvalidArgumentError(
             f"epochs: expected 1 to {MAX_EPOCHS} per config, got {epochs}; "
             "use fewer --epochs, or --budget-s for a time limit"
         )
     if budget_s is not None:
         if not math.isfinite(budget_s) or budget_s <= 0:
-            raise SpaceError(f"budget: expected a finite number of seconds > 0, got {budget_s:g}")
+            raise InvalidArgumentError(
+                f"budget: expected a finite number of seconds > 0, got {budget_s:g}"
+            )
         high = (space.fidelity or {}).get("high") or MAX_EPOCHS_WITH_BUDGET
         return Budget(epochs or int(high), float(budget_s))
     return Budget(epochs or trainer_for(space.name, modality).default_epochs)

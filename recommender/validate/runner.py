@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import RecommenderError, SpaceError
+from recommender.errors import InvalidArgumentError, RecommenderError
 from recommender.validate.executors import cap_parallel, check_executor, open_executor, run_each
 from recommender.validate.plan import (
     MAX_EPOCHS_WITH_BUDGET,
@@ -274,13 +274,13 @@ def _plan(
     """The configs to train, the query and model ids, and the meta-features used."""
     pairs = parse_baselines(baselines) if isinstance(baselines, str) else list(baselines)
     if top_k < 0:
-        raise SpaceError(f"top-k: expected >= 0, got {top_k}")
+        raise InvalidArgumentError(f"top-k: expected >= 0, got {top_k}")
     features = dict(metafeatures) if metafeatures is not None else _metafeatures(dataset, seed)
     planned, query_id, model_id = plan_configs(
         store, features, space, task=dataset.name, top_k=top_k, baselines=pairs, seed=seed
     )
     if not planned:
-        raise SpaceError(
+        raise InvalidArgumentError(
             "nothing to validate: top-k is 0 and no baselines; add --baselines default"
         )
     return planned, query_id, model_id, features

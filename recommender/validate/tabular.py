@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from recommender.errors import InvalidArgumentError
 from recommender.validate.tabular_encoding import TableEncoder
 from recommender.validate.trainers import TABULAR_MLP
 from recommender.validate.training import (
@@ -101,7 +102,7 @@ def train_tabular(
     """
     cfg = fill_config(config, TABULAR_MLP.defaults, TABULAR_MLP.space)
     if epochs < 1:
-        raise ValueError(f"epochs: expected >= 1, got {epochs}")
+        raise InvalidArgumentError(f"epochs: expected >= 1, got {epochs}")
     dev = resolve_device(device)
     with torch_threads(num_threads if dev == "cpu" else None):
         data = prepare_tabular(

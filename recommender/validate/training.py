@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from recommender.errors import DatasetError, RecommenderError, SpaceError
+from recommender.errors import DatasetError, InvalidArgumentError, RecommenderError, SpaceError
 
 if TYPE_CHECKING:
     import torch
@@ -92,7 +92,7 @@ def resolve_device(device: str) -> str:
         return device
     if device == "cpu":
         return device
-    raise RecommenderError(f"device: expected auto, cpu or cuda[:N], got {device!r}")
+    raise InvalidArgumentError(f"device: expected auto, cpu or cuda[:N], got {device!r}")
 
 
 def fill_config(

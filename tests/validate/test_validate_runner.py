@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from recommender.errors import RecommenderError, SpaceError
+from recommender.errors import InvalidArgumentError, RecommenderError
 from recommender.space import Space, import_space, load_space
 from recommender.store import DuckDBStore
 from recommender.validate import runner
@@ -124,7 +124,7 @@ def test_duplicates_are_trained_once(store: DuckDBStore) -> None:
 
 
 def test_bad_requests_are_one_line_errors(store: DuckDBStore) -> None:
-    with pytest.raises(SpaceError, match="nothing to validate"):
+    with pytest.raises(InvalidArgumentError, match="nothing to validate"):
         _validate(store, baselines="")
     with pytest.raises(RecommenderError, match="executor"):
         _validate(store, executor="dask")
@@ -173,7 +173,7 @@ def test_parse_baselines(text: str, expected: list[tuple[str, int]]) -> None:
 
 @pytest.mark.parametrize("text", ["best", "random:x", "random:-1", "default:2"])
 def test_parse_baselines_rejects(text: str) -> None:
-    with pytest.raises(SpaceError, match="baselines"):
+    with pytest.raises(InvalidArgumentError, match="baselines"):
         parse_baselines(text)
 
 
