@@ -88,7 +88,7 @@ class TaskObjective:
 def run_task(data: Any, task: str, seeds: int, budget: int) -> dict[str, Any]:
     """Every method on one held-out task; regrets at ``NS`` per seed, and timings."""
     import optuna
-    from recommender.recommend import recommend_with
+    from recommender.ranking import recommend_with
 
     from recommender.evaluate import TUNING_GRID
     from recommender.fewshot import FewShotSurrogate
