@@ -414,7 +414,7 @@ def test_duckdb_write_errors_become_the_store_error() -> None:
     """What DuckDB raises when it cannot write the log beside the store (seen as a user)."""
     import duckdb
 
-    from recommender.store.core import translate_error
+    from recommender.store.guard import translate_error
 
     err = duckdb.TransactionException(
         'TransactionException: Cannot open file "/x/s.duckdb.wal": Permission denied'

@@ -11,13 +11,22 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import duckdb
 
 from recommender.errors import SchemaVersionError, StoreError
+from recommender.store.guard import (
+    HEADER_BYTES,
+    GuardedConnection,
+    damaged_store_error,
+    first_line,
+    looks_like_duckdb,
+    translate_error,
+    unwritable_store_error,
+)
 from recommender.store.migrations import LATEST_VERSION, MIGRATIONS
 from recommender.store.paths import default_lock_timeout
 
@@ -28,89 +37,9 @@ _LOCK_MARKERS = ("lock", "conflicting", "being used by another process")
 BadLines = Sequence[tuple[int | None, str, str]]  # (line, raw text, reason) a reader refused
 
 
-# DuckDB errors that mean the file itself is damaged, not the statement.
-_DAMAGE_TYPES = (
-    duckdb.IOException,
-    duckdb.InternalException,
-    duckdb.SerializationException,
-    duckdb.FatalException,
-)
-_DAMAGE_MARKERS = (
-    "could not read enough bytes",
-    "corrupt database",
-    "does not match stored checksum",
-)
-_DENIED_MARKERS = ("permission denied", "read-only file system", "operation not permitted")
-
-
 def _is_lock_error(err: Exception) -> bool:
     text = str(err).lower()
     return any(m in text for m in _LOCK_MARKERS)
-
-
-def _first_line(err: BaseException | str) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0] if lines else type(err).__name__
-
-
-def damaged_store_error(path: str, err: BaseException | str) -> StoreError:
-    """The one line for a store file DuckDB cannot read: what came, and the ways out."""
-    return StoreError(
-        f"store {path} is damaged or truncated ({_first_line(err)}); nothing was changed. "
-        f"Restore a backup copy of the file if you have one, save what is still readable "
-        f"with: recommender store export DIR --db {path}, or start a new store with --db"
-    )
-
-
-def unwritable_store_error(path: str, err: BaseException | str) -> StoreError:
-    """The one line for a store whose file or folder cannot be written."""
-    why = err if isinstance(err, str) else _first_line(err)
-    return StoreError(
-        f"store {path}: expected a writable file and folder, got: {why}; nothing was written. "
-        "Make the folder writable, or copy the store to a writable folder and pass --db"
-    )
-
-
-def translate_error(path: str, err: BaseException) -> StoreError | None:
-    """The store's own error for a DuckDB error that is about the file, not the statement."""
-    text = str(err).lower()
-    if isinstance(err, duckdb.Error) and any(m in text for m in _DENIED_MARKERS):
-        return unwritable_store_error(path, err)
-    if isinstance(err, _DAMAGE_TYPES) or any(m in text for m in _DAMAGE_MARKERS):
-        return damaged_store_error(path, err)
-    return None
-
-
-class GuardedConnection:
-    """A DuckDB connection whose file-level errors become one-line store errors.
-
-    A statement on a damaged or unwritable store file raises DuckDB's ``IOException``
-    (or ``InternalException``, ...) wherever it happens to read; every call through this
-    wrapper turns those into the store's own error. Other errors pass unchanged.
-    """
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: str) -> None:
-        self._con = con
-        self._path = path
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._con, name)
-        if not callable(attr):
-            return attr
-        return self._guard(attr)
-
-    def _guard(self, method: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                out = method(*args, **kwargs)
-            except duckdb.Error as err:
-                mine = translate_error(self._path, err)
-                if mine is None:
-                    raise
-                raise mine from err
-            return self if out is self._con else out
-
-        return call
 
 
 def quote_ident(name: str) -> str:
@@ -202,11 +131,11 @@ class StoreCore:
 
     def _open_error(self, err: duckdb.Error) -> StoreError:
         mine = translate_error(self.path, err)
-        if mine is not None and (_looks_like_duckdb(self.path) or "writable" in str(mine)):
+        if mine is not None and (looks_like_duckdb(self.path) or "writable" in str(mine)):
             return mine
         return StoreError(
             f"cannot open store {self.path}: expected a DuckDB file, got: "
-            f"{_first_line(err)}; pass another --db"
+            f"{first_line(err)}; pass another --db"
         )
 
     def close(self) -> None:
@@ -363,25 +292,12 @@ class StoreCore:
         )
 
 
-_DUCKDB_MAGIC = b"DUCK"  # at byte 8 of every DuckDB database file
-_HEADER_BYTES = 3 * 4096  # the main header and the two database headers
-
-
-def _looks_like_duckdb(path: str) -> bool:
-    """True when the file starts like a DuckDB database (it may still be damaged)."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(12)[8:12] == _DUCKDB_MAGIC
-    except OSError:
-        return False
-
-
 def _check_location(path: str, read_only: bool) -> None:
     """Refuse, in one line, a path that is a folder, another kind of file, or unwritable."""
     p = Path(path)
     if p.is_dir():
         raise StoreError(f"store path {p} is a directory; expected a .duckdb file path")
-    if p.is_file() and p.stat().st_size > 0 and not _looks_like_duckdb(path):
+    if p.is_file() and p.stat().st_size > 0 and not looks_like_duckdb(path):
         raise StoreError(
             f"cannot open store {p}: expected a DuckDB file, got a file that is not one; "
             "pass another --db (a new path starts an empty store)"
@@ -418,7 +334,7 @@ def check_blocks(con: duckdb.DuckDBPyConnection, path: str, tables: list[str]) -
     ).fetchall()[0]
     if row[0] is None or row[0] < 0:
         return
-    need = _HEADER_BYTES + (int(row[0]) + 1) * int(row[1])
+    need = HEADER_BYTES + (int(row[0]) + 1) * int(row[1])
     size = os.path.getsize(path)
     if size < need:
         raise damaged_store_error(path, f"the file has {size} bytes, its tables need {need}")

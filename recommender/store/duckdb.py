@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from recommender.errors import StoreError
-from recommender.store.core import check_blocks, translate_error
+from recommender.store.core import check_blocks
 from recommender.store.core import json_path as _json_path
 from recommender.store.core import quote_ident as _quote_ident
+from recommender.store.guard import translate_error
 from recommender.store.models import ModelsStore
 from recommender.store.paths import default_db_path
 from recommender.store.runs import RunsStore
