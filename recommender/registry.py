@@ -1,17 +1,15 @@
 """Model registry: every trained surrogate is a ``models`` row plus a checksummed artifact.
 
-Artifacts live in ``models/<store name>/<model_id>/`` next to the store file (a temporary
-directory for in-memory stores, or ``models_dir``). ``retrain`` trains a challenger,
-scores it and the champion's recipe on the same leave-task-out folds, and promotes the
-challenger only if its regret is no worse (ties go to the challenger, which has seen
-the newer data); ``force`` promotes regardless.
+Artifacts live in ``models/<store file name>/<model_id>/`` next to the store file (see
+:mod:`recommender.store.artifacts`). ``retrain`` trains a challenger, scores it and the
+champion's recipe on the same leave-task-out folds, and promotes the challenger only if
+its regret is no worse (ties go to the challenger, which has seen the newer data);
+``force`` promotes regardless.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -20,6 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelError
 from recommender.space import Space, load_space
+from recommender.store.artifacts import (
+    artifact_path,
+    artifact_problem,
+    artifact_ref,
+    checksum,
+    forget,
+    models_dir,
+    write_model_dir,
+)
 from recommender.surrogate.kinds import model_kind
 from recommender.surrogate.model import (
     FittedSurrogate,
@@ -31,8 +38,16 @@ from recommender.surrogate.model import (
 if TYPE_CHECKING:
     from recommender.store.base import Store
 
+__all__ = [
+    "LoadedModel", "ModelFallbackWarning", "RetrainReport", "champion", "checksum",
+    "list_models", "models_dir", "promote", "rollback", "train_and_register",
+]  # fmt: skip
+
 _CACHE: dict[tuple[str, str], FittedSurrogate] = {}
-_VERIFIED: dict[tuple[str, str], tuple[tuple[str, int, int], ...]] = {}
+
+
+class ModelFallbackWarning(UserWarning):
+    """A promoted model could not be used; an earlier one answers instead."""
 
 
 @dataclass
@@ -66,27 +81,6 @@ class RetrainReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def models_dir(store: Store, directory: str | Path | None = None) -> Path:
-    """Where this store's model artifacts go."""
-    if directory is not None:
-        return Path(directory)
-    if store.path == ":memory:":
-        if getattr(store, "_models_tmp", None) is None:
-            store._models_tmp = tempfile.mkdtemp(prefix="recommender-models-")  # type: ignore[attr-defined]
-        return Path(store._models_tmp)  # type: ignore[attr-defined]
-    path = Path(store.path)
-    return path.parent / "models" / path.stem
-
-
-def checksum(directory: Path) -> str:
-    """sha256 over the artifact's files (names and bytes, sorted by name)."""
-    h = hashlib.sha256()
-    for f in sorted(directory.iterdir()):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 def _snapshot(store: Store, space: str) -> tuple[int, int | None]:
@@ -247,10 +241,7 @@ def _register(
     report: RetrainReport,
 ) -> int:
     model_id = store.next_model_id()
-    target = models_dir(store, directory) / str(model_id)
-    if target.exists():
-        shutil.rmtree(target)
-    fitted.save(target)
+    target = write_model_dir(store, model_id, lambda d: _save(fitted, d), directory)
     evaluation = {
         "params": report.params or fitted.meta.get("params", {}),
         "challenger": report.challenger_eval,
@@ -263,7 +254,7 @@ def _register(
         store.add_model(
             model_id, space=space, metric=data.metric, maximize=data.maximize,
             fidelity=data.fidelity, kind=model_kind(report.params or fitted.meta.get("params")),
-            artifact=str(target), checksum=checksum(target), n_runs=report.n_runs,
+            artifact=artifact_ref(store, target), checksum=checksum(target), n_runs=report.n_runs,
             n_tasks=len(data.tasks), newest_batch=newest, evaluation=evaluation,
             champion=promote_it,
         )  # fmt: skip
@@ -273,11 +264,19 @@ def _register(
     return model_id
 
 
+def _save(fitted: FittedSurrogate, directory: Path) -> None:
+    directory.mkdir(parents=True)
+    fitted.save(directory)
+
+
 def list_models(
     store: Store, *, space: str | None = None, status: str | None = None
 ) -> list[dict[str, Any]]:
-    """Registry rows, newest promotion first, then newest model."""
-    return store.models(space=space, status=status)
+    """Registry rows, newest promotion first, then newest model; ``artifact`` as a full path."""
+    rows = store.models(space=space, status=status)
+    for r in rows:
+        r["artifact"] = str(artifact_path(store, r["artifact"]))
+    return rows
 
 
 def promote(store: Store, model_id: int) -> dict[str, Any]:
@@ -289,6 +288,13 @@ def promote(store: Store, model_id: int) -> dict[str, Any]:
     rows = [r for r in list_models(store) if r["model_id"] == model_id]
     if not rows:
         raise ModelError(f"no model {model_id}; see: recommender models list")
+    problem = artifact_problem(rows[0])
+    if problem is not None:
+        raise ModelError(
+            f"model {model_id} cannot be promoted: {problem}; promote another model "
+            f"(see: recommender models list) or retrain: recommender retrain "
+            f"--space {rows[0]['space']} --force"
+        )
     store.promote(model_id, rows[0]["space"])
     return rows[0]
 
@@ -317,59 +323,68 @@ def rollback(store: Store, space: str) -> int:
             f"model {champ['model_id']} is the only one ever promoted for {space!r}; "
             "nothing to roll back to"
         )
-    store.rollback(champ["model_id"], to=previous[0]["model_id"])
-    return int(previous[0]["model_id"])
+    usable = [r for r in previous if artifact_problem(r) is None]
+    if not usable:
+        raise ModelError(
+            f"every model promoted before {champ['model_id']} for {space!r} has missing or "
+            f"corrupt files (model {previous[0]['model_id']}: {artifact_problem(previous[0])}); "
+            f"retrain instead: recommender retrain --space {space} --force"
+        )
+    store.rollback(champ["model_id"], to=usable[0]["model_id"])
+    return int(usable[0]["model_id"])
 
 
 def champion(store: Store, space: str) -> LoadedModel | None:
     """The champion of ``space``, verified by checksum; falls back to earlier promoted models.
 
-    A missing or corrupt artifact gives a warning and the previously promoted model.
+    A model whose files are missing, fail their checksum or do not load is skipped with a
+    :class:`ModelFallbackWarning` (one line naming ``models rollback``), and the model
+    promoted before it answers instead.
     """
     candidates = [r for r in list_models(store, space=space) if r["promoted_at"] is not None]
     candidates.sort(key=lambda r: (r["status"] != "champion",))
+    failures: list[str] = []
     for row in candidates:
         if row["status"] == "rolled_back":
             continue
-        fitted = _load_verified(row)
-        if fitted is not None:
-            return LoadedModel(
-                row["model_id"],
-                space,
-                row["metric"],
-                bool(row["maximize"]),
-                row["fidelity"],
-                fitted,
-            )
+        fitted, problem = _load_verified(row)
+        if fitted is None:
+            failures.append(f"model {row['model_id']} artifact {problem}")
+            continue
+        if failures:
+            _warn_fallback(space, failures, int(row["model_id"]))
+        return LoadedModel(
+            row["model_id"], space, row["metric"], bool(row["maximize"]), row["fidelity"], fitted
+        )
+    if failures:
+        _warn_fallback(space, failures, None)
     return None
 
 
-def _load_verified(row: dict[str, Any]) -> FittedSurrogate | None:
+def _warn_fallback(space: str, failures: list[str], used: int | None) -> None:
+    if used is None:
+        then = f"no earlier model to use; retrain: recommender retrain --space {space} --force"
+    else:
+        then = (
+            f"using model {used}, promoted before it; make that permanent with: "
+            f"recommender models rollback --space {space}, or retrain to replace it"
+        )
+    warnings.warn(f"{'; '.join(failures)}; {then}", ModelFallbackWarning, stacklevel=3)
+
+
+def _load_verified(row: dict[str, Any]) -> tuple[FittedSurrogate | None, str | None]:
+    """The model of ``row``, verified then loaded; or ``None`` and why not."""
     path = Path(row["artifact"])
     key = (str(path), row["checksum"])
-    try:
-        # Re-hash only when a file changed since it was last verified (size or mtime).
-        stat = tuple(
-            (f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(path.iterdir())
-        )
-        stamp = row["checksum"] if _VERIFIED.get(key) == stat else checksum(path)
-    except OSError:
-        stamp, stat = None, ()
-    if stamp == row["checksum"]:
-        _VERIFIED[key] = stat
-    else:
-        warnings.warn(
-            f"model {row['model_id']} artifact {path} is missing or corrupt (checksum "
-            "mismatch); using the previous champion. Retrain to replace it.",
-            stacklevel=3,
-        )
+    problem = artifact_problem(row)
+    if problem is not None:
         _CACHE.pop(key, None)
-        _VERIFIED.pop(key, None)
-        return None
+        return None, problem
     if key not in _CACHE:
         try:
             _CACHE[key] = FittedSurrogate.load(path)
-        except ModelError as err:
-            warnings.warn(f"model {row['model_id']}: {err}", stacklevel=3)
-            return None
-    return _CACHE[key]
+        except Exception as err:  # any failure to load: the next model answers instead
+            forget(path)
+            first = (str(err).strip().splitlines() or [""])[0]
+            return None, f"{path} is missing or corrupt ({type(err).__name__}: {first})"
+    return _CACHE[key], None

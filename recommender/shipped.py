@@ -161,7 +161,8 @@ def _register_pack(
     store: Store, root: Path, space: str, replaces: int | None = None
 ) -> tuple[int, dict[str, int]]:
     """Copy the pack's model, ingest its runs and register the model as champion, at once."""
-    from recommender.registry import checksum, models_dir
+    from recommender.registry import checksum
+    from recommender.store.artifacts import artifact_ref, write_model_dir
 
     bad = verify(root)
     if bad:
@@ -173,10 +174,7 @@ def _register_pack(
     prefix = PACKS[space]
     meta: dict[str, Any] = json.loads((root / f"{prefix}registry.json").read_text())
     model_id = store.next_model_id()
-    target = models_dir(store) / str(model_id)
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(root / f"{prefix}model", target)
+    target = write_model_dir(store, model_id, lambda d: shutil.copytree(root / f"{prefix}model", d))
     evaluation = {**meta["evaluation"], "shipped_model": True}
     try:
         with store.transaction():  # runs, meta-features and model: all or nothing
@@ -185,7 +183,7 @@ def _register_pack(
             _, newest = store.snapshot(meta["space"])
             store.add_model(
                 model_id, space=meta["space"], metric=meta["metric"], maximize=meta["maximize"],
-                fidelity=meta["fidelity"], kind=meta["kind"], artifact=str(target),
+                fidelity=meta["fidelity"], kind=meta["kind"], artifact=artifact_ref(store, target),
                 checksum=checksum(target), n_runs=meta["n_runs"], n_tasks=meta["n_tasks"],
                 newest_batch=newest, evaluation=evaluation, champion=True, replaces=replaces,
             )  # fmt: skip
@@ -200,6 +198,9 @@ def ensure_shipped(store: Store, space: str) -> str | None:
     shipped champion up to the installed package's; return the note (``None``: nothing)."""
     if store.read_only:
         return None
+    from recommender.store.artifacts import clean_orphans
+
+    clean_orphans(store)  # model folders a killed command left behind
     if needs_shipped(store, space):
         return load_shipped(store, space=space)
     return refresh_shipped(store, space)

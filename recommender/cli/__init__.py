@@ -8,6 +8,7 @@ stderr and exit code 1; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
 import click
@@ -72,15 +73,33 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from recommender.errors import RecommenderError
 
+        debug = bool(ctx.params.get("debug"))  # parsed before the group's callback runs
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                if not debug:
+                    warnings.showwarning = _one_line_note
+                return super().invoke(ctx)
         except RecommenderError as err:
-            if ctx.obj and ctx.obj.get("debug"):
+            if debug:
                 raise
             raise click.ClickException(str(err)) from err
+        except OSError as err:  # a path the user gave cannot be read or written
+            if debug:
+                raise
+            raise click.ClickException(
+                f"{err.filename or 'a file'}: {err.strerror or err}; check the path and its "
+                "permissions (--debug shows where)"
+            ) from err
         except KeyboardInterrupt:
             click.echo("Interrupted; finished work was kept, the rest rolled back.", err=True)
             ctx.exit(130)
+
+
+def _one_line_note(
+    message: Warning | str, category: type[Warning], *_args: Any, **_kwargs: Any
+) -> None:
+    """Show a warning as one plain line (``--debug`` shows Python's form with file and line)."""
+    click.echo(f"note: {str(message).strip()}", err=True)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -76,7 +76,8 @@ def ingest(
         if show:
             click.echo(f"  {stage} ...", err=True)
 
-    with open_store(db, lock_timeout=lock_timeout) as store:
+    # A dry run reads the store only: it writes nothing, not even a new store file.
+    with open_store(db, read_only=dry_run, lock_timeout=lock_timeout) as store:
         report = run_ingest(
             store, source, format=fmt, kind=kind, space=space,
             mapping=str(mapping) if mapping else None, task=task, task_column=task_column,

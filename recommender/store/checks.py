@@ -28,6 +28,11 @@ STATUSES = {
     "killed": ("killed", "cancelled", "canceled"),
 }
 
+_INT64_BOUND = 2.0**63  # the first double an int64 cannot hold
+# Parameter columns checked per statement. DuckDB binds one huge expression in time that
+# grows faster than its size, so files with more columns are checked in chunks.
+CHUNK = 200
+
 # (accepted, duplicates, rejected, [(reason, count), ...])
 CheckCounts = tuple[int, int, int, list[tuple[str, int]]]
 
@@ -68,6 +73,13 @@ def infer_param_types(
 
 
 def _infer_text_types(con: duckdb.DuckDBPyConnection, stringy: list[str]) -> dict[str, str]:
+    types: dict[str, str] = {}
+    for start in range(0, len(stringy), CHUNK):  # bounded statements: wide files stay linear
+        types.update(_infer_text_chunk(con, stringy[start : start + CHUNK]))
+    return types
+
+
+def _infer_text_chunk(con: duckdb.DuckDBPyConnection, stringy: list[str]) -> dict[str, str]:
     exprs = []
     for col in stringy:
         q = quote_ident(col)
@@ -100,9 +112,17 @@ def _param_exprs(col: str, kind: str) -> tuple[str, str]:
     bad = f"{sql_str(f'param {_json_name(name)}: expected {kind}, got ')} || '\"' || {raw} || '\"'"
     if kind == "int":
         ok = f"({d} IS NOT NULL AND isfinite({d}) AND {d} = round({d}))"
+        # Beyond int64 (2^63 as a double, uint64's top half) the row is quarantined,
+        # never cast: a cast would fail the whole statement.
+        fits = f"({d} >= {-_INT64_BOUND!r} AND {d} < {_INT64_BOUND!r})"
+        big = (
+            f"{sql_str(f'param {_json_name(name)}: expected an int64 integer, got ')} || "
+            f"{raw} || ' (beyond ±2^63); store it as a float or a string'"
+        )
         return (
-            f"CAST(round({d}) AS BIGINT)",
-            f"CASE WHEN {q} IS NOT NULL AND NOT {ok} THEN {bad} END",
+            f"TRY_CAST(round({d}) AS BIGINT)",
+            f"CASE WHEN {q} IS NOT NULL AND NOT {ok} THEN {bad} "
+            f"WHEN {q} IS NOT NULL AND NOT {fits} THEN {big} END",
         )
     if kind == "float":
         ok = f"({d} IS NOT NULL AND isfinite({d}))"
@@ -162,16 +182,78 @@ def _number_check(col: str, label: str, nonneg: bool = False) -> tuple[str, str]
     )
 
 
-def _checked_sql(
-    cols: list[str], params: list[str], metrics: list[str], ptypes: dict[str, str]
-) -> str:
-    """The SELECT over ``_src`` that types every row and lists its reasons."""
-    reasons = ["CASE WHEN task IS NULL OR trim(CAST(task AS VARCHAR)) = '' THEN 'missing task' END"]
-    p_json = []
+def _params_parts(params: list[str], ptypes: dict[str, str]) -> tuple[list[str], list[str]]:
+    """``json_object`` arguments and reason expressions of some parameter columns."""
+    p_json, reasons = [], []
     for col in params:
         value, reason = _param_exprs(col, ptypes[col])
         p_json += [sql_str(col[len("param.") :]), value]
         reasons.append(reason)
+    return p_json, reasons
+
+
+def _check_params_in_chunks(
+    con: duckdb.DuckDBPyConnection, table: pa.Table, params: list[str], ptypes: dict[str, str]
+) -> None:
+    """Build ``_pre``: per row, the parameters' reasons and JSON members, CHUNK at a time.
+
+    ``_pinner`` is the text of the one ``json_object`` over all parameters without its
+    braces (members of each chunk joined by commas), so the stored JSON, and the run
+    keys made from it, are the same as a single statement's.
+    """
+    # Each statement sees only the columns it checks: binding a scan of every column
+    # costs time in proportion to them all.
+    index = {name: i for i, name in enumerate(table.column_names)}
+    rows = pa.array(range(table.num_rows), pa.int64())
+    others = [i for name, i in index.items() if not name.startswith("param.")]
+    con.register("_srow", table.select(others).append_column("_row", rows))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _pre AS "
+        "SELECT _row, NULL::VARCHAR AS _preason, '' AS _pinner FROM _srow"
+    )
+    for start in range(0, len(params), CHUNK):
+        chunk = params[start : start + CHUNK]
+        con.register("_sc", table.select([index[c] for c in chunk]).append_column("_row", rows))
+        p_json, reasons = _params_parts(chunk, ptypes)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _pre AS
+            SELECT _row,
+                   NULLIF(concat_ws('; ', _preason, NULLIF(_r, '')), '') AS _preason,
+                   _pinner || CASE WHEN _pinner = '' THEN '' ELSE ',' END
+                       || substr(_m, 2, length(_m) - 2) AS _pinner
+            FROM (
+                SELECT _row, _preason, _pinner, concat_ws('; ', {", ".join(reasons)}) AS _r,
+                       CAST(json_object({", ".join(p_json)}) AS VARCHAR) AS _m
+                FROM _sc JOIN _pre USING (_row)
+            )
+            """
+        )
+    con.unregister("_sc")
+
+
+def _checked_sql(
+    cols: list[str],
+    params: list[str],
+    metrics: list[str],
+    ptypes: dict[str, str],
+    chunked: bool = False,
+) -> str:
+    """The SELECT over ``_src`` that types every row and lists its reasons.
+
+    ``chunked``: the parameters' part comes from ``_pre`` (see
+    :func:`_check_params_in_chunks`) instead of this statement.
+    """
+    reasons = ["CASE WHEN task IS NULL OR trim(CAST(task AS VARCHAR)) = '' THEN 'missing task' END"]
+    source = "_src"
+    if chunked:  # built by _check_params_in_chunks
+        reasons.append("_pre._preason")
+        params_json = "CAST('{' || _pre._pinner || '}' AS JSON)"
+        source = "_srow JOIN _pre USING (_row)"
+    else:
+        p_json, p_reasons = _params_parts(params, ptypes)
+        reasons += p_reasons
+        params_json = f"json_object({', '.join(p_json)})" if p_json else "'{}'::JSON"
     m_json, m_any = [], []
     for col in metrics:
         value, reason = _metric_exprs(col)
@@ -194,7 +276,6 @@ def _checked_sql(
         reasons.append(r)
     error = "CAST(error AS VARCHAR)" if "error" in cols else "NULL::VARCHAR"
     run_id = "CAST(run_id AS VARCHAR)" if "run_id" in cols else "NULL"
-    params_json = f"json_object({', '.join(p_json)})" if p_json else "'{}'::JSON"
     # Metrics without a value are left out of the object rather than stored as null.
     # (a JSON merge patch onto {} drops null members).
     metrics_json = (
@@ -219,7 +300,7 @@ def _checked_sql(
                             'content:' || CAST(params AS VARCHAR) || CAST(metrics AS VARCHAR)
                             || status),
                    coalesce(CAST(fidelity AS VARCHAR), ''))) AS run_key
-        FROM _src
+        FROM {source}
         """
 
 
@@ -232,8 +313,16 @@ def check(
     bad_lines: BadLines,
 ) -> CheckCounts:
     """Build ``_checked`` and ``_new`` from ``_src``; count accepted, duplicate, rejected rows."""
-    sql = _checked_sql(table.column_names, params, metrics, ptypes)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {sql}")
+    chunked = len(params) > CHUNK
+    if chunked:
+        _check_params_in_chunks(con, table, params, ptypes)
+    sql = _checked_sql(table.column_names, params, metrics, ptypes, chunked=chunked)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {sql}")
+    finally:
+        if chunked:
+            con.execute("DROP TABLE IF EXISTS _pre")
+            con.unregister("_srow")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _new AS SELECT c.* FROM _checked c "
         "ANTI JOIN runs r ON r.run_key = c.run_key WHERE c.reason = ''"

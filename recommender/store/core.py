@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
 import duckdb
 
 from recommender.errors import SchemaVersionError, StoreError
+from recommender.store.guard import (
+    HEADER_BYTES,
+    GuardedConnection,
+    damaged_store_error,
+    first_line,
+    looks_like_duckdb,
+    translate_error,
+    unwritable_store_error,
+)
 from recommender.store.migrations import LATEST_VERSION, MIGRATIONS
 from recommender.store.paths import default_lock_timeout
 
@@ -63,22 +75,21 @@ class StoreCore:
         lock_timeout: float | None = None,
         upgrade: bool = True,
     ) -> None:
-        self.path = str(path)
+        # An absolute path: the store (and the model files named relative to it) must be
+        # the same whatever the working directory of a later command.
+        text = str(path)
+        self.path = text if text == ":memory:" else str(Path(text).expanduser().absolute())
         self.read_only = read_only
         self.lock_timeout = default_lock_timeout() if lock_timeout is None else lock_timeout
+        if math.isnan(self.lock_timeout):
+            raise StoreError("lock timeout: expected a number of seconds, got nan; pass e.g. 30")
         self._depth = 0  # nesting of transaction()
         self._released = False  # connection closed by released()
-        in_memory = self.path == ":memory:"
-        if not in_memory:
-            p = Path(self.path)
-            if p.exists() and p.is_dir():
-                raise StoreError(f"store path {p} is a directory; expected a .duckdb file path")
-            if not p.exists():
-                p.parent.mkdir(parents=True, exist_ok=True)
-                if read_only:
-                    # A read of a store that does not exist yet sees an empty store.
-                    type(self)(p, lock_timeout=self.lock_timeout).close()
-        self.con = self._connect(read_only and not in_memory)
+        # A read of a store that does not exist yet sees an empty store, and creates nothing.
+        self._ephemeral = self.path != ":memory:" and read_only and not Path(self.path).exists()
+        if self.path != ":memory:":
+            _check_location(self.path, read_only)
+        self.con = self._connect(read_only and not self.in_memory)
         try:
             self._check_version(upgrade)
         except BaseException:
@@ -86,21 +97,29 @@ class StoreCore:
             raise
 
     # -- connection ---------------------------------------------------------------
+    @property
+    def in_memory(self) -> bool:
+        """True for ``":memory:"`` and for a read of a store file that does not exist."""
+        return self.path == ":memory:" or self._ephemeral
+
     def _connect(
         self, read_only: bool, lock_timeout: float | None = None
     ) -> duckdb.DuckDBPyConnection:
+        if self.in_memory:
+            return cast(duckdb.DuckDBPyConnection, GuardedConnection(duckdb.connect(), self.path))
+        con = self._open_file(read_only, lock_timeout)
+        return cast(duckdb.DuckDBPyConnection, GuardedConnection(con, self.path))
+
+    def _open_file(self, read_only: bool, lock_timeout: float | None) -> duckdb.DuckDBPyConnection:
         wait = self.lock_timeout if lock_timeout is None else lock_timeout
         deadline = time.monotonic() + max(wait, 0.0)
         delay = 0.05
         while True:
             try:
                 return duckdb.connect(self.path, read_only=read_only)
-            except duckdb.IOException as err:
-                if not _is_lock_error(err):
-                    raise StoreError(
-                        f"cannot open store {self.path}: expected a DuckDB file, got: "
-                        f"{str(err).splitlines()[0]}; pass another --db"
-                    ) from err
+            except duckdb.Error as err:
+                if not (isinstance(err, duckdb.IOException) and _is_lock_error(err)):
+                    raise self._open_error(err) from err
                 if time.monotonic() >= deadline:
                     raise StoreError(
                         f"store {self.path} is busy (another process holds it); waited "
@@ -109,10 +128,15 @@ class StoreCore:
                     ) from err
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
-            except duckdb.Error as err:
-                raise StoreError(
-                    f"cannot open store {self.path}: expected a DuckDB file, got: {err}"
-                ) from err
+
+    def _open_error(self, err: duckdb.Error) -> StoreError:
+        mine = translate_error(self.path, err)
+        if mine is not None and (looks_like_duckdb(self.path) or "writable" in str(mine)):
+            return mine
+        return StoreError(
+            f"cannot open store {self.path}: expected a DuckDB file, got: "
+            f"{first_line(err)}; pass another --db"
+        )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -138,7 +162,7 @@ class StoreCore:
         if version < LATEST_VERSION:
             if not upgrade and not self.read_only:
                 return  # the caller migrates explicitly (``recommender store upgrade``)
-            if self.read_only:
+            if self.read_only and not self._ephemeral:
                 raise SchemaVersionError(
                     f"{self.path} is schema v{version}, code needs v{LATEST_VERSION}; "
                     f"run: recommender store upgrade --db {self.path}"
@@ -200,7 +224,7 @@ class StoreCore:
         Other processes can read and write the store meanwhile (a validation that trains
         for minutes should not lock everyone out). An in-memory store stays as it is.
         """
-        if self.path == ":memory:" or self._released:
+        if self.in_memory or self._released:
             yield
             return
         self.close()
@@ -252,9 +276,11 @@ class StoreCore:
     def _quarantine(self, batch: int, bad_lines: BadLines) -> None:
         """Keep lines a reader could not parse, with their reasons, under ``batch``."""
         if bad_lines:
-            self.con.executemany(
-                "INSERT INTO rejected (batch_id, line, raw, reason) VALUES (?, ?, ?, ?)",
-                [(batch, line, text, reason) for line, text, reason in bad_lines],
+            lines, texts, reasons = (list(column) for column in zip(*bad_lines, strict=True))
+            self.con.execute(
+                "INSERT INTO rejected (batch_id, line, raw, reason) SELECT ?, "
+                "unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+                [batch, lines, texts, reasons],
             )
 
     def _add_tasks_from(self, relation: str, source: str) -> None:
@@ -264,3 +290,51 @@ class StoreCore:
             "ON CONFLICT (task) DO NOTHING",
             [source],
         )
+
+
+def _check_location(path: str, read_only: bool) -> None:
+    """Refuse, in one line, a path that is a folder, another kind of file, or unwritable."""
+    p = Path(path)
+    if p.is_dir():
+        raise StoreError(f"store path {p} is a directory; expected a .duckdb file path")
+    if p.is_file() and p.stat().st_size > 0 and not looks_like_duckdb(path):
+        raise StoreError(
+            f"cannot open store {p}: expected a DuckDB file, got a file that is not one; "
+            "pass another --db (a new path starts an empty store)"
+        )
+    if read_only:
+        return
+    if not p.exists():
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(
+                f"cannot create the store's folder {p.parent}: {err.strerror or err}; "
+                "pass --db (or set RECOMMENDER_DB) to a path in a writable folder"
+            ) from err
+    # DuckDB writes ``<store>.wal`` next to the file: the folder must be writable too.
+    for target in (p.parent, p) if p.exists() else (p.parent,):
+        if not os.access(target, os.W_OK):
+            raise unwritable_store_error(path, f"{target}: permission denied")
+
+
+def check_blocks(con: duckdb.DuckDBPyConnection, path: str, tables: list[str]) -> None:
+    """Refuse a store file shorter than the blocks its tables are stored in (truncated).
+
+    Reads the storage layout only (no data), so counts from a truncated file are not
+    reported as if it were whole.
+    """
+    if not tables or Path(path + ".wal").exists():
+        return  # blocks replayed from the log need not be in the file yet
+    union = " UNION ALL ".join(
+        f"SELECT block_id FROM pragma_storage_info({sql_str(t)})" for t in tables
+    )
+    row = con.execute(
+        f"SELECT max(block_id), (SELECT block_size FROM pragma_database_size()) FROM ({union})"
+    ).fetchall()[0]
+    if row[0] is None or row[0] < 0:
+        return
+    need = HEADER_BYTES + (int(row[0]) + 1) * int(row[1])
+    size = os.path.getsize(path)
+    if size < need:
+        raise damaged_store_error(path, f"the file has {size} bytes, its tables need {need}")

@@ -11,8 +11,13 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
+from recommender.errors import StoreError
+from recommender.store.core import check_blocks
 from recommender.store.core import json_path as _json_path
 from recommender.store.core import quote_ident as _quote_ident
+from recommender.store.guard import translate_error
 from recommender.store.models import ModelsStore
 from recommender.store.paths import default_db_path
 from recommender.store.runs import RunsStore
@@ -73,7 +78,7 @@ class DuckDBStore(RunsStore, TasksStore, ModelsStore):
         sql += " ORDER BY batch_id, task, run_key"
         if limit is not None:
             sql += " LIMIT ?"
-            args.append(int(limit))
+            args.append(_bounded(limit))
         cols = [
             "run_key", "task", "space", "params", "metrics", "fidelity",
             "status", "duration_s", "source", "batch", "query_id", "error",
@@ -183,7 +188,7 @@ class DuckDBStore(RunsStore, TasksStore, ModelsStore):
         sql += " ORDER BY batch_id, line"
         if limit is not None:
             sql += " LIMIT ?"
-            args.append(int(limit))
+            args.append(_bounded(limit))
         cur = self.con.execute(sql, args)
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
@@ -194,6 +199,13 @@ class DuckDBStore(RunsStore, TasksStore, ModelsStore):
         def count(table: str) -> int:
             row = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0]  # noqa: S608
             return int(row[0]) if row else 0
+
+        if not self.in_memory:  # counts come from metadata: first check the data is there
+            tables = self.con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                "AND table_type = 'BASE TABLE'"
+            ).fetchall()
+            check_blocks(self.con, self.path, [t for (t,) in tables])
 
         return {
             "path": self.path,
@@ -212,18 +224,32 @@ class DuckDBStore(RunsStore, TasksStore, ModelsStore):
     def export(self, directory: str | Path) -> dict[str, int]:
         """Write every table as Parquet into ``directory``; return row counts."""
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
         counts = {}
-        for (table,) in self.con.execute(
+        tables = self.con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
             "ORDER BY table_name"
-        ).fetchall():
-            target = out / f"{table}.parquet"
-            rel = self.con.table(table)
-            rel.write_parquet(str(target))
-            row = self.con.execute(f"SELECT count(*) FROM {_quote_ident(table)}").fetchall()[0]
-            counts[table] = int(row[0]) if row else 0
+        ).fetchall()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for (table,) in tables:
+                row = self.con.execute(f"SELECT count(*) FROM {_quote_ident(table)}").fetchall()
+                rel = self.con.table(table)
+                rel.write_parquet(str(out / f"{table}.parquet"))
+                counts[table] = int(row[0][0]) if row else 0
+        except (OSError, duckdb.Error) as err:
+            mine = translate_error(self.path, err)
+            if mine is not None and "damaged" in str(mine) and str(out) not in str(err):
+                raise mine from err  # reading the store failed, not writing the export
+            raise StoreError(
+                f"cannot export to {out}: expected a writable folder, got: "
+                f"{(str(err).strip().splitlines() or [''])[0]}; pass another DIRECTORY"
+            ) from err
         return counts
+
+
+def _bounded(limit: int) -> int:
+    """A row limit DuckDB can take (an int64); any larger one means all rows."""
+    return max(0, min(int(limit), 2**63 - 1))
 
 
 def _decode_json_column(column: Any) -> Any:

@@ -130,10 +130,11 @@ class RunsStore(StoreCore):
             [space, fmt, batch],
         )
         if ptypes and n_acc:
-            con.executemany(
-                "INSERT INTO param_types (space, name, type) VALUES (?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                [(space, col[len("param.") :], kind) for col, kind in ptypes.items()],
+            # One statement for all columns (row by row, a wide file took minutes).
+            con.execute(
+                "INSERT INTO param_types (space, name, type) "
+                "SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING",
+                [space, [col[len("param.") :] for col in ptypes], list(ptypes.values())],
             )
         if n_rej > len(bad_lines):
             con.execute(

@@ -62,12 +62,17 @@ class TasksStore(StoreCore):
     def add_metafeatures(
         self, task: str, features: Mapping[str, float | None], *, source: str
     ) -> int:
-        """Store (or replace) meta-features of one task; return how many were written."""
+        """Store the meta-features of one task, replacing all it had; return how many.
+
+        A new description replaces the old one whole: features the old one had and the
+        new one lacks are removed, never mixed with the new ones.
+        """
         rows = [
             (task, str(k), None if v is None else float(v), source) for k, v in features.items()
         ]
         with self.transaction():
             self.add_task(task, source=source)
+            self.con.execute("DELETE FROM metafeatures WHERE task = ?", [task])
             if rows:
                 self.con.executemany(
                     "INSERT OR REPLACE INTO metafeatures (task, name, value, source) "
