@@ -88,12 +88,12 @@ class TaskObjective:
 def run_task(data: Any, task: str, seeds: int, budget: int) -> dict[str, Any]:
     """Every method on one held-out task; regrets at ``NS`` per seed, and timings."""
     import optuna
-    from recommender.ranking import recommend_with
 
     from recommender.evaluate import TUNING_GRID
     from recommender.fewshot import FewShotSurrogate
     from recommender.integrations.optuna import RecommenderSampler
     from recommender.normalize import regret
+    from recommender.ranking import recommend_with
     from recommender.surrogate.model import fit_surrogate
 
     others = [t for t in data.tasks if t != task]
