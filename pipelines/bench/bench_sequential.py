@@ -93,7 +93,7 @@ def run_task(data: Any, task: str, seeds: int, budget: int) -> dict[str, Any]:
     from recommender.fewshot import FewShotSurrogate
     from recommender.integrations.optuna import RecommenderSampler
     from recommender.normalize import regret
-    from recommender.recommend import recommend_with
+    from recommender.ranking import recommend_with
     from recommender.surrogate.model import fit_surrogate
 
     others = [t for t in data.tasks if t != task]

@@ -36,7 +36,7 @@ def load_tuner_parts(
         ModelError: no trained model for the space.
         DatasetError: the dataset cannot be read or described.
     """
-    from recommender.recommend import recommend_with
+    from recommender.ranking import recommend_with
     from recommender.registry import champion
     from recommender.space import load_space
     from recommender.store import open_store

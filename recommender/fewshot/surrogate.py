@@ -27,7 +27,7 @@ import numpy.typing as npt
 from recommender.errors import ModelError, NotFittedError
 from recommender.normalize import normalize_values
 from recommender.space import Space
-from recommender.surrogate.base import MetaFeatureScaler
+from recommender.surrogate.features import MetaFeatureScaler
 
 FILL = -1.0  # an inactive (NaN) encoded cell; valid cells are in [0, 1]
 ADAPT_STEPS = 30
