@@ -175,3 +175,33 @@ def test_missing_dataset_path_is_one_line(trained_store: Path, tmp_path: Path) -
     assert result.exit_code != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "absent.csv" in lines[0], lines
+
+
+def test_trials_a_killed_process_left_running_are_failed_not_repeated(
+    trained_store: Path, tmp_path: Path
+) -> None:
+    import optuna
+
+    data = table(tmp_path, "toy_killed")
+    first = tune(trained_store, data, "--budget", "1", "--study", "k")
+    assert first.exit_code == 0, first.output
+    storage = f"sqlite:///{trained_store.with_name(trained_store.stem + '.optuna.db')}"
+    study = optuna.load_study(study_name="k", storage=storage)
+    orphan = study.ask()  # what a process killed mid-training leaves behind
+    orphan.suggest_float("learning_rate", 1e-4, 0.1, log=True)
+    resumed = tune(trained_store, data, "--budget", "2", "--study", "k", "--json")
+    assert resumed.exit_code == 0, resumed.output
+    assert "1 trial(s) left running by an earlier call marked failed" in resumed.stderr
+    trials = json.loads(resumed.stdout)["trials"]
+    assert [t["status"] for t in trials] == ["ok", "interrupted", "ok"]
+    assert tune_runs(trained_store, "toy_killed") == 2
+
+
+def test_a_study_of_another_task_is_refused(trained_store: Path, tmp_path: Path) -> None:
+    first = tune(trained_store, table(tmp_path, "toy_owner"), "--budget", "1", "--study", "o")
+    assert first.exit_code == 0, first.output
+    before = _store_state(trained_store)
+    other = tune(trained_store, table(tmp_path, "toy_other"), "--budget", "2", "--study", "o")
+    assert other.exit_code != 0
+    assert "study 'o': expected task 'toy_owner'" in other.stderr
+    assert _store_state(trained_store) == before
