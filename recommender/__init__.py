@@ -8,8 +8,8 @@ From Python::
     print(recommender.recommend(pd.read_csv("train.csv"), target="label", top_k=3))
     recommender.describe(pd.read_csv("train.csv"), target="label")  # {OpenML name: value}
 
-The functions live in :mod:`recommender.api`, which also has ``evaluate``, ``validate``
-and ``spaces`` (here those names belong to the package's modules and folders). The
+The functions live in :mod:`recommender.api`, which also has ``evaluate``, ``validate``,
+``tune`` and ``spaces`` (here those names belong to the package's modules and folders). The
 command line is ``recommender`` (:mod:`recommender.cli`). Both are imported on first
 use, so ``import recommender`` and ``recommender --help`` stay fast.
 """
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         rollback,
     )
 
-# Names of recommender.api offered here. Not "evaluate", "validate" or "spaces": those
+# Names of recommender.api offered here. Not "evaluate", "validate", "tune" or "spaces": those
 # name a submodule or package folder, and importing one rebinds its name on the package.
 __all__ = [
     "describe",

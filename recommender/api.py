@@ -30,6 +30,7 @@ from recommender.admin import (
     rollback,
     spaces,
 )
+from recommender.api_tune import tune
 from recommender.arguments import check_top_k
 from recommender.errors import InvalidArgumentError
 from recommender.inputs import (
@@ -61,6 +62,7 @@ __all__ = [
     "retrain",
     "rollback",
     "spaces",
+    "tune",
     "validate",
 ]
 

@@ -46,6 +46,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "validate",
         "Train recommended and baseline configs on your data.",
     ),
+    "tune": (
+        "recommender.cli.tune_cmd",
+        "tune",
+        "Tune on your data, each trial adapting to the results so far.",
+    ),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,22 +37,35 @@ def load_tuner_parts(
         ModelError: no trained model for the space.
         DatasetError: the dataset cannot be read or described.
     """
-    from recommender.ranking import recommend_with
-    from recommender.registry import champion
-    from recommender.space import load_space
     from recommender.store import open_store
 
     if metafeatures is None and dataset is not None:
         metafeatures = dataset_metafeatures(dataset, target)
     with open_store(db, read_only=True) as store:
-        sp = load_space(space, store)
-        loaded = champion(store, sp.name)
-        if loaded is None:
-            raise ModelError(
-                f"no trained model for space {sp.name!r} in {store.path}; run: "
-                f"recommender retrain --space {sp.name} --metric METRIC --maximize"
-            )
-        surrogate = fewshot_for(store, loaded)
+        return tuner_parts(store, space, metafeatures=metafeatures, zero_shot_k=zero_shot_k)
+
+
+def tuner_parts(
+    store: Any,
+    space: str,
+    *,
+    metafeatures: dict[str, float] | None = None,
+    zero_shot_k: int = 5,
+    on_note: Callable[[str], None] | None = None,
+) -> tuple[FewShotSurrogate, dict[str, float] | None, list[dict[str, Any]]]:
+    """Like :func:`load_tuner_parts`, from an open store; ``on_note`` hears of meta-training."""
+    from recommender.ranking import recommend_with
+    from recommender.registry import champion
+    from recommender.space import load_space
+
+    sp = load_space(space, store)
+    loaded = champion(store, sp.name)
+    if loaded is None:
+        raise ModelError(
+            f"no trained model for space {sp.name!r} in {store.path}; run: "
+            f"recommender retrain --space {sp.name} --metric METRIC --maximize"
+        )
+    surrogate = fewshot_for(store, loaded, on_note=on_note)
     zero_shot = (
         [r.config for r in recommend_with(loaded.surrogate, metafeatures, top_k=zero_shot_k)]
         if metafeatures
@@ -71,8 +85,11 @@ def dataset_metafeatures(dataset: str | Path, target: str | None) -> dict[str, f
     return result.features
 
 
-def fewshot_for(store: Any, loaded: Any) -> FewShotSurrogate:
-    """The few-shot surrogate matching the champion ``loaded`` (trained on first use)."""
+def fewshot_for(
+    store: Any, loaded: Any, *, on_note: Callable[[str], None] | None = None
+) -> FewShotSurrogate:
+    """The few-shot surrogate matching the champion ``loaded`` (trained on first use,
+    which ``on_note`` is told of: it takes a while)."""
     from recommender.registry import models_dir
     from recommender.space import load_space
     from recommender.surrogate.model import load_training_data
@@ -91,6 +108,8 @@ def fewshot_for(store: Any, loaded: Any) -> FewShotSurrogate:
         store, load_space(loaded.space, store), metric=loaded.metric,
         maximize=loaded.maximize, fidelity=loaded.fidelity,
     )  # fmt: skip
+    if on_note is not None:
+        on_note(f"meta-training the few-shot model on {len(data.tasks)} tasks (once per model)")
     surrogate = FewShotSurrogate(**{"seed": 0, **FEWSHOT_PARAMS}).fit(data)
     _save_atomically(surrogate, directory)
     _CACHE[key] = surrogate

@@ -10,7 +10,8 @@ For each trial the sampler proposes one configuration of the whole space (the ze
 top-1 first, then the few-shot surrogate's expected-improvement pick given the study's
 finished trials) and answers each ``trial.suggest_*`` of a parameter the space knows with
 its value, clipped to the bounds the objective asks for. Parameters the space does not
-know are sampled at random (with a warning, once per name).
+know are sampled at random (with a warning, once per name). :func:`suggest_config` asks a
+trial for every parameter of a space, for an objective that trains the whole space.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from recommender.fewshot.surrogate import FewShotSurrogate
 from recommender.fewshot.tuner import FewShotTuner, Suggestion
+from recommender.space import Space
 
 ZERO_SHOT_K = 5
 _SEEN_STATES = (TrialState.RUNNING, TrialState.WAITING, TrialState.FAIL, TrialState.PRUNED)
@@ -201,6 +203,25 @@ class RecommenderSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, name: str, dist: BaseDistribution
     ) -> Any:
         return self._random.sample_independent(study, trial, name, dist)
+
+
+def suggest_config(trial: Any, space: Space) -> dict[str, Any]:
+    """Ask ``trial`` for each active parameter of ``space`` with the space's bounds.
+
+    A conditional parameter is asked for only when its parent's value activates it, so
+    the configuration is valid as it is.
+    """
+    config: dict[str, Any] = {}
+    for p in space.params:
+        if not space.is_active(p, config):
+            continue
+        if p.type == "int":
+            config[p.name] = trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)  # type: ignore[arg-type]
+        elif p.type == "float":
+            config[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
+        else:
+            config[p.name] = trial.suggest_categorical(p.name, list(p.choices))
+    return config
 
 
 def _study_distributions(study: Study, known: set[str]) -> dict[str, BaseDistribution]:

@@ -149,11 +149,19 @@ def full_params(config: Mapping[str, Any], space: Space) -> dict[str, Any]:
     return {name: checked.get(name) for name in space.names}
 
 
-def run_key(task: str, space: str, config: Mapping[str, Any], seed: int, budget: Budget) -> str:
-    """Stable key of one validation run: the same request maps to the same key."""
+def run_key(
+    task: str,
+    space: str,
+    config: Mapping[str, Any],
+    seed: int,
+    budget: Budget,
+    source: str = SOURCE,
+) -> str:
+    """Stable key of one run (of a validation, or of ``source``): the same request maps to
+    the same key."""
     blob = json.dumps(
         {"task": task, "space": space, "config": dict(config), "seed": seed,
          "epochs": budget.epochs, "budget_s": budget.time_budget_s},
         sort_keys=True, default=str,
     )  # fmt: skip
-    return f"{SOURCE}:{hashlib.sha256(blob.encode()).hexdigest()[:20]}"
+    return f"{source}:{hashlib.sha256(blob.encode()).hexdigest()[:20]}"

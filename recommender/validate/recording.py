@@ -15,8 +15,12 @@ SOURCE = "validation"
 SCORE = "val_score"
 
 
-def start_batch(store: Store, dataset: Dataset, features: Mapping[str, float]) -> int:
+def start_batch(
+    store: Store, dataset: Dataset, features: Mapping[str, float], *, source: str = SOURCE
+) -> int:
     """Register the task, its meta-features and a new ingest batch for the runs.
+
+    ``source`` names what trained them (``validation``, ``tune``).
 
     Returns:
         The batch id every run of this validation is stored under.
@@ -26,11 +30,11 @@ def start_batch(store: Store, dataset: Dataset, features: Mapping[str, float]) -
             dataset.name,
             modality=dataset.modality,
             problem_type=dataset.problem_type,
-            source=SOURCE,
+            source=source,
         )
-        batch = store.add_batch(source=dataset.name, format=SOURCE, kind="runs")
+        batch = store.add_batch(source=dataset.name, format=source, kind="runs")
     finite = {k: v for k, v in features.items() if v is not None and math.isfinite(v)}
-    store.add_metafeatures(dataset.name, finite, source=SOURCE)
+    store.add_metafeatures(dataset.name, finite, source=source)
     return batch
 
 
@@ -44,6 +48,7 @@ def record_run(
     result: TrainResult,
     batch: int,
     query_id: int | None,
+    source: str = SOURCE,
 ) -> None:
     """Store one finished run and its curve; a rerun with the same key replaces the old one."""
     store.record_run(
@@ -51,7 +56,7 @@ def record_run(
         fidelity=float(result.epochs),
         # The store's statuses are ok/failed/...: a diverged run failed, and says why.
         status="failed" if result.status == "diverged" else result.status,
-        duration_s=result.duration_s, source=SOURCE, batch=batch, query_id=query_id,
+        duration_s=result.duration_s, source=source, batch=batch, query_id=query_id,
         error=result.error,
         curve=[
             (name, float(row["epoch"]), _finite(value))
