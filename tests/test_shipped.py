@@ -142,6 +142,22 @@ def test_fresh_store_recommends_for_a_text_table(db_path: Path, tmp_path: Path) 
         space.validate_config(rec["config"])
 
 
+def test_fresh_store_recommends_for_an_image_folder(db_path: Path, tmp_path: Path) -> None:
+    from tests.validate.helpers import colour_images
+
+    folder = colour_images(tmp_path / "unseen", per_class=6, size=20)
+    result = CliRunner().invoke(
+        cli, ["recommend", "--dataset", str(folder), "--top-k", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "space 'image_finetune'" in result.stderr
+    recs = json.loads(result.stdout)
+    assert len(recs) == 3
+    space = load_space("image_finetune")
+    for rec in recs:
+        space.validate_config(rec["config"])
+
+
 def test_forest_surrogate_end_to_end(db_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["retrain", "--model", "forest", "--force", "--json"])
