@@ -140,7 +140,7 @@ def dataset_from_frame(
     ('binary', ['a'])
     """
     check_target_column(frame, target, name)
-    labelled = frame[frame[target].notna()]
+    labelled = frame[_labelled(frame[target])]
     if len(labelled) == 0:
         raise DatasetError(
             f"{name}: target {target!r} is missing in every row; expected labelled rows, "
@@ -152,7 +152,7 @@ def dataset_from_frame(
         )
     problem_type = _resolve_problem(labelled[target], problem, name)
     if n_rows_total is None:
-        n_rows_total = int(frame[target].notna().sum())
+        n_rows_total = int(_labelled(frame[target]).sum())
     if max_rows is not None and len(labelled) > max_rows:
         keep = subsample_indices(
             labelled[target], max_rows, stratify=problem_type != "regression", seed=seed
@@ -393,3 +393,11 @@ def _check_images(folder: Path, paths: list[str]) -> None:
             f"{folder}: expected readable PNG/JPEG images, got an unreadable file {bad[0]}"
             f"{more}; remove or replace it"
         )
+
+
+def _labelled(target: pd.Series) -> pd.Series:
+    """Rows whose target is known: not missing and, for numbers, finite (inf is no label)."""
+    known = target.notna()
+    if pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target):
+        known &= np.isfinite(target.astype("float64"))
+    return known

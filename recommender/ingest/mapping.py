@@ -119,6 +119,11 @@ def apply_mapping(
         for name, column in explicit.items():
             take(str(column), f"{kind}.{name}")
         prefix = mapping.get(prefix_key)
+        if prefix is not None and not isinstance(prefix, str):
+            raise IngestError(
+                f"{source}: mapping '{prefix_key}' must be a text prefix such as \"hp_\", "
+                f"got {prefix!r}; fix the mapping"
+            )
         for c in cols:
             if c in used:
                 continue

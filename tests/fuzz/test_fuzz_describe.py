@@ -60,5 +60,8 @@ def _describe(table: pa.Table, fmt: str, save: bool) -> None:
          save=False)  # fmt: skip
 @example(table=pa.table({"x0": pa.array([None, b"\x80"], pa.binary()), "target": [None, ""]}),
          fmt="parquet", save=False)  # fmt: skip
+@example(table=pa.table({"x0": pa.array([None] * 4, pa.float16()),
+                         "target": [9.3e18, 0.0, 9.3e18, float("inf")]}),
+         fmt="parquet", save=False)  # fmt: skip
 def test_describe(table: pa.Table, fmt: str, save: bool) -> None:
     _describe(table, fmt, save)

@@ -50,6 +50,7 @@ def _toml(obj: dict) -> str:
 @example(obj={"task": "dataset", "params": {"a": "lr"}, "param_prefix": "l",
               "metrics": {"acc": "acc"}}, toml=False, junk=None)  # fmt: skip
 @example(obj={"params": ["lr"]}, toml=False, junk=None)
+@example(obj={"param_prefix": 1}, toml=False, junk=None)
 @example(obj={}, toml=True, junk="[[[ not toml")
 def test_mapping(obj: dict, toml: bool, junk: str | None) -> None:
     with workdir() as work:
