@@ -97,19 +97,20 @@ def test_recommend_says_when_it_knows_fewer_configs(
 def test_recommend_errors(runner: CliRunner, db_path: Path, tmp_path: Path) -> None:
     mf = tmp_path / "mf.json"
     mf.write_text(json.dumps(toy_metafeatures(2000.0)))
+    _import_toy_space(runner, tmp_path)  # a space with no runs (every built-in ships a pack)
     _fails(
         runner, ["recommend", "--metafeatures", str(mf), "--space", "nope"], "unknown space 'nope'"
     )
     _fails(
         runner,
-        ["recommend", "--metafeatures", str(mf), "--space", "image_finetune"],
-        "no trained model for space 'image_finetune' (store has 0 runs); ingest runs",
+        ["recommend", "--metafeatures", str(mf), "--space", "toy"],
+        "no trained model for space 'toy' (store has 0 runs); ingest runs",
     )
     empty = tmp_path / "empty.json"
     empty.write_text("{}")
     _fails(
         runner,
-        ["recommend", "--metafeatures", str(empty), "--space", "image_finetune"],
+        ["recommend", "--metafeatures", str(empty), "--space", "toy"],
         "meta-features missing",
     )
     _fails(
@@ -121,18 +122,25 @@ def test_recommend_errors(runner: CliRunner, db_path: Path, tmp_path: Path) -> N
     assert result.exit_code == 2 and "exactly one of" in result.output
 
 
-def test_retrain_and_evaluate_errors(runner: CliRunner, db_path: Path) -> None:
+def _import_toy_space(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "toy.json"
+    path.write_text(json.dumps(TOY_SPACE))
+    _ok(runner, ["space", "import", str(path), "--name", "toy"])
+
+
+def test_retrain_and_evaluate_errors(runner: CliRunner, db_path: Path, tmp_path: Path) -> None:
+    _import_toy_space(runner, tmp_path)
     _fails(
         runner,
-        ["retrain", "--space", "image_finetune", "--metric", "acc", "--maximize"],
+        ["retrain", "--space", "toy", "--metric", "acc", "--maximize"],
         "no successful runs",
     )
     _fails(
         runner,
-        ["retrain", "--space", "image_finetune", "--metric", "acc"],
+        ["retrain", "--space", "toy", "--metric", "acc"],
         "give --metric M and --maximize or --minimize",
     )
-    _fails(runner, ["evaluate", "--space", "image_finetune"], "no trained model for this metric")
+    _fails(runner, ["evaluate", "--space", "toy"], "no trained model for this metric")
 
 
 def test_evaluate_json(
