@@ -29,7 +29,8 @@ def pca_features(X: FloatArray) -> dict[str, float]:
     Returns:
         The fraction of components needed for 95% of the variance, the variance share
         of the first component, and the absolute skewness (G1) and the kurtosis (G2)
-        of the first component's scores. NaN when there are under 2 rows or no varying attribute.
+        of the first component's scores. NaN when there are under 2 rows, no varying
+        attribute, or infinite values.
     """
     nan = dict.fromkeys(PCA_FEATURES, float("nan"))
     n, p = X.shape
@@ -37,7 +38,12 @@ def pca_features(X: FloatArray) -> dict[str, float]:
         return nan
     Z = _standardise(X)
     cov = Z.T @ Z / n
-    eigval, eigvec = np.linalg.eigh(cov)
+    if not np.isfinite(cov).all():  # an infinite value: no variance to decompose
+        return nan
+    try:
+        eigval, eigvec = np.linalg.eigh(cov)
+    except np.linalg.LinAlgError:
+        return nan
     eigval, eigvec = eigval[::-1].clip(min=0.0), eigvec[:, ::-1]
     total = eigval.sum()
     if total <= 0:

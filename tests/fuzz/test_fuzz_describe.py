@@ -63,5 +63,10 @@ def _describe(table: pa.Table, fmt: str, save: bool) -> None:
 @example(table=pa.table({"x0": pa.array([None] * 4, pa.float16()),
                          "target": [9.3e18, 0.0, 9.3e18, float("inf")]}),
          fmt="parquet", save=False)  # fmt: skip
+@example(table=pa.table({"x0": pa.array([None, None], pa.float16()),
+                         "x1": pa.array([None, None], pa.float16()),
+                         "x2": pa.array([None, float("inf")], pa.float16()),
+                         "target": ["", ""]}),
+         fmt="parquet", save=False)  # fmt: skip
 def test_describe(table: pa.Table, fmt: str, save: bool) -> None:
     _describe(table, fmt, save)
