@@ -56,9 +56,13 @@ def landmarker_features(t: PreparedTable, seed: int = 0) -> dict[str, float]:
 
 
 def design_matrix(t: PreparedTable) -> FloatArray:
-    """Mean-imputed numeric attributes scaled to [0, 1] plus one-hot nominal ones."""
+    """Mean-imputed numeric attributes scaled to [0, 1] plus one-hot nominal ones.
+
+    Infinite values count as missing: the learners cannot take them, and scaling by an
+    infinite span would turn the whole column into NaN.
+    """
     X = t.numeric
-    missing = np.isnan(X)
+    missing = ~np.isfinite(X)
     counts = (~missing).sum(axis=0)
     sums = np.where(missing, 0.0, X).sum(axis=0)
     mean = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)

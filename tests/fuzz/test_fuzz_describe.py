@@ -68,5 +68,8 @@ def _describe(table: pa.Table, fmt: str, save: bool) -> None:
                          "x2": pa.array([None, float("inf")], pa.float16()),
                          "target": ["", ""]}),
          fmt="parquet", save=False)  # fmt: skip
+@example(table=pa.table({"x0": pa.array([None] * 6 + [float("inf")], pa.float16()),
+                         "target": [None, None, None, 0, 0, 0, 1]}),
+         fmt="parquet", save=False)  # fmt: skip
 def test_describe(table: pa.Table, fmt: str, save: bool) -> None:
     _describe(table, fmt, save)
