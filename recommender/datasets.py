@@ -24,6 +24,7 @@ from recommender.labels import (
     class_quota,
     default_target,
     infer_problem_type,
+    labelled_rows,
     subsample_indices,
 )
 from recommender.table_files import read_table_file
@@ -140,7 +141,7 @@ def dataset_from_frame(
     ('binary', ['a'])
     """
     check_target_column(frame, target, name)
-    labelled = frame[_labelled(frame[target])]
+    labelled = frame[labelled_rows(frame[target])]
     if len(labelled) == 0:
         raise DatasetError(
             f"{name}: target {target!r} is missing in every row; expected labelled rows, "
@@ -152,7 +153,7 @@ def dataset_from_frame(
         )
     problem_type = _resolve_problem(labelled[target], problem, name)
     if n_rows_total is None:
-        n_rows_total = int(_labelled(frame[target]).sum())
+        n_rows_total = int(labelled_rows(frame[target]).sum())
     if max_rows is not None and len(labelled) > max_rows:
         keep = subsample_indices(
             labelled[target], max_rows, stratify=problem_type != "regression", seed=seed
@@ -393,11 +394,3 @@ def _check_images(folder: Path, paths: list[str]) -> None:
             f"{folder}: expected readable PNG/JPEG images, got an unreadable file {bad[0]}"
             f"{more}; remove or replace it"
         )
-
-
-def _labelled(target: pd.Series) -> pd.Series:
-    """Rows whose target is known: not missing and, for numbers, finite (inf is no label)."""
-    known = target.notna()
-    if pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target):
-        known &= np.isfinite(target.astype("float64"))
-    return known

@@ -126,3 +126,11 @@ def oversampled(quota: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     """Expected rows to stream per class so that fewer than ``quota`` is very unlikely."""
     q = quota.astype(np.float64)
     return q * 1.05 + 5.0 * np.sqrt(q) + 10.0
+
+
+def labelled_rows(target: pd.Series) -> pd.Series:
+    """Rows whose target is known: not missing and, for numbers, finite (inf is no label)."""
+    known = target.notna()
+    if pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target):
+        known &= np.isfinite(target.astype("float64"))
+    return known
