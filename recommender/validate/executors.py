@@ -139,7 +139,12 @@ class Processes:
                 process.terminate()
         for process in processes:
             with contextlib.suppress(Exception):
-                process.join(timeout=10)
+                process.join(timeout=5)
+        for process in processes:  # a worker that outlived SIGTERM would block the exit
+            with contextlib.suppress(Exception):
+                if process.is_alive():
+                    process.kill()
+                    process.join(timeout=5)
 
 
 def _ignore_sigint() -> None:

@@ -225,7 +225,7 @@ def test_ctrl_c_during_parallel_keeps_finished_runs(tmp_path: Path) -> None:
     blobs_frame(n=200).to_csv(table, index=False)
     db = tmp_path / "store.duckdb"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RECOMMENDER_DB": str(db),
-           "XDG_DATA_HOME": str(tmp_path / "xdg")}  # fmt: skip
+           "XDG_DATA_HOME": str(tmp_path / "xdg"), "PYTHONFAULTHANDLER": "1"}  # fmt: skip
     command = [sys.executable, "-m", "recommender.cli", "validate", "--dataset", str(table),
                "--top-k", "0", "--baselines", "default,random:5", "--parallel", "2",
                "--epochs", "60", "--device", "cpu"]  # fmt: skip
@@ -241,7 +241,12 @@ def test_ctrl_c_during_parallel_keeps_finished_runs(tmp_path: Path) -> None:
             if " epochs, " in line:
                 break
         os.killpg(proc.pid, signal.SIGINT)
-        _, rest = proc.communicate(timeout=120)
+        try:
+            _, rest = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # show where it hangs: faulthandler dumps every thread
+            proc.send_signal(signal.SIGABRT)
+            _, rest = proc.communicate(timeout=30)
+            pytest.fail(f"no exit 120 s after Ctrl-C; its threads:\n{rest}")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
