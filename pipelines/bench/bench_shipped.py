@@ -1,14 +1,20 @@
-"""Recommendation quality of the shipped knowledge, black-box through the CLI.
+"""Recommendation quality of each shipped pack, black-box through the CLI, on a fresh store.
 
-1. A fresh store: `recommender evaluate --space tabular_mlp` loads the shipped runs and
-   model (first use) and scores leave-one-dataset-out over the 40 shipped datasets.
-2. The 8 held-out datasets (runs collected the same way, never used for training) are
-   ingested, and `recommender evaluate --holdout ...` scores recommendations for them
-   from models fit on the 40 shipped datasets only.
+For every pack in ``data/`` (tabular ``tabular_mlp``, text ``text_finetune``, image
+``image_finetune``):
 
-Both print our regret next to the baselines measured in the same run.
+1. ``recommender evaluate --space S`` loads the shipped runs and model (first use) and
+   scores leave-one-task-out over the pack's training tasks.
+2. The pack's held-out tasks (collected the same way, never used to train the shipped
+   model) are ingested, and ``recommender evaluate --space S --holdout ...`` scores them
+   with models, portfolio and nearest task fit on the training tasks only.
 
-    python -m pipelines.bench.bench_shipped [--out /tmp/shipped-eval]
+Each prints the regret (0 = the task's best run, 1 = its median run) of ours, the global
+greedy portfolio, the nearest task's best configs and the space's default config, all
+measured in the same run, with a paired bootstrap 95 % interval for ours minus the
+portfolio (negative: ours better), resampling tasks.
+
+    python -m pipelines.bench.bench_shipped [--packs tabular,text,image] [--out DIR]
 """
 
 from __future__ import annotations
@@ -20,11 +26,19 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
+# Pack name -> (space, file prefix in data/).
+PACKS = {"tabular": ("tabular_mlp", ""), "text": ("text_finetune", "text_"),
+         "image": ("image_finetune", "image_")}  # fmt: skip
+RESAMPLES = 10_000
+METHODS = [("ours", "recommender"), ("global portfolio", "portfolio"),
+           ("nearest task", "nearest_task")]  # fmt: skip
 
 
 def cli(*args: str, env: dict[str, str]) -> str:
@@ -36,49 +50,93 @@ def cli(*args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def table(result: dict[str, object], title: str) -> str:
-    mean = result["mean"]
-    assert isinstance(mean, dict)
-    k = max(int(key[len("recommender_top") :]) for key in mean if key.startswith("recommender_top"))
-    rows = [
-        ("recommender", mean["recommender_top1"], mean[f"recommender_top{k}"]),
-        ("greedy portfolio", mean["portfolio_top1"], mean[f"portfolio_top{k}"]),
-        ("nearest task", mean["nearest_task_top1"], mean[f"nearest_task_top{k}"]),
-        ("default config", mean["default"], None),
-    ]
-    rand = [f"{mean[key]:.3f}" for key in sorted(mean, key=_k) if key.startswith("random_")]
-    out = [f"{title} ({len(result['tasks'])} tasks)", "", "| method | top-1 | best of top-5 |",
-           "|---|---|---|"]  # fmt: skip
-    out += [f"| {m} | {a:.3f} | {'' if b is None else f'{b:.3f}'} |" for m, a, b in rows]
-    out.append(f"| random best-of-1/5/10/25/50 | {' / '.join(rand)} | |")
-    return "\n".join(out)
+def paired_bootstrap(diff: np.ndarray, *, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of per-task differences and its percentile 95 % interval (tasks resampled)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(diff), size=(RESAMPLES, len(diff)))
+    means = diff[idx].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(diff.mean()), float(low), float(high)
 
 
-def _k(key: str) -> int:
-    return int(key.rsplit("_", 1)[-1]) if key.rsplit("_", 1)[-1].isdigit() else 0
+def verdict(mean: float, low: float, high: float, diff: np.ndarray) -> str:
+    if not np.any(diff):
+        return "equal on every task"
+    if high < 0:
+        return "ours beats the portfolio"
+    if low > 0:
+        return "the portfolio beats ours"
+    return "no difference the tasks can show (the interval spans 0)"
+
+
+def summarise(result: dict[str, Any], title: str) -> tuple[str, dict[str, Any]]:
+    """Markdown table of mean regrets and the paired intervals of ours minus the portfolio."""
+    tasks = pd.DataFrame(result["tasks"])
+    k = max(int(c[len("recommender_top") :]) for c in tasks if c.startswith("recommender_top"))
+    lines = [f"{title} ({len(tasks)} tasks)", "", f"| method | top-1 | best of top-{k} |",
+             "|---|---|---|"]  # fmt: skip
+    for label, key in METHODS:
+        lines.append(f"| {label} | {tasks[f'{key}_top1'].mean():.3f} | "
+                     f"{tasks[f'{key}_top{k}'].mean():.3f} |")  # fmt: skip
+    lines.append(f"| default config | {tasks['default'].mean():.3f} | |")
+    summary: dict[str, Any] = {"tasks": len(tasks)}
+    lines += ["", "| ours minus portfolio | mean | 95 % interval | reading |", "|---|---|---|---|"]
+    for cut in ("top1", f"top{k}"):
+        diff = (tasks[f"recommender_{cut}"] - tasks[f"portfolio_{cut}"]).to_numpy(float)
+        mean, low, high = paired_bootstrap(diff)
+        said = verdict(mean, low, high, diff)
+        summary[cut] = {"mean": mean, "low": low, "high": high, "reading": said}
+        lines.append(f"| {cut} | {mean:+.3f} | [{low:+.3f}, {high:+.3f}] | {said} |")
+    rules = result.get("portfolio_rules")
+    if rules:
+        lines += ["", f"portfolio rule per fold: {json.dumps(rules)}"]
+    return "\n".join(lines), summary
+
+
+def bench_pack(name: str, env: dict[str, str], out: Path) -> dict[str, Any]:
+    space, prefix = PACKS[name]
+    found: dict[str, Any] = {}
+    loo = json.loads(cli("evaluate", "--space", space, "--json", env=env))
+    (out / f"{name}_leave_one_task_out.json").write_text(json.dumps(loo, indent=1))
+    text, found["leave_one_task_out"] = summarise(
+        loo, f"**{name}** (`{space}`), leave-one-task-out over the training tasks"
+    )
+    print(text + "\n")
+    held_runs = DATA / f"{prefix}holdout_runs.parquet"
+    if not held_runs.exists():
+        print(f"{name}: no held-out tasks shipped\n")
+        return found
+    cli("ingest", str(held_runs), "--space", space, env=env)
+    mf = DATA / f"{prefix}holdout_metafeatures.parquet"
+    cli("ingest", str(mf), "--kind", "metafeatures", env=env)
+    held = sorted(pd.read_parquet(held_runs, columns=["task"])["task"].unique())
+    flags = [x for t in held for x in ("--holdout", t)]
+    hold = json.loads(cli("evaluate", "--space", space, *flags, "--json", env=env))
+    (out / f"{name}_holdout.json").write_text(json.dumps(hold, indent=1))
+    text, found["holdout"] = summarise(
+        hold, f"**{name}** (`{space}`), held-out tasks, models fit on the training tasks only"
+    )
+    print(text + "\n")
+    return found
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--packs", default=",".join(PACKS), help="comma-separated: tabular,text,image")
     ap.add_argument("--out", default=None, help="folder for the store and JSON results")
     args = ap.parse_args()
+    names = [p.strip() for p in args.packs.split(",") if p.strip()]
+    unknown = [p for p in names if p not in PACKS]
+    if unknown:
+        sys.exit(f"--packs: expected some of {', '.join(PACKS)}, got {', '.join(unknown)}")
     out = Path(args.out or tempfile.mkdtemp(prefix="shipped-eval-"))
     out.mkdir(parents=True, exist_ok=True)
     db = out / "store.duckdb"
     db.unlink(missing_ok=True)
     env = {**os.environ, "RECOMMENDER_DB": str(db)}
-    loo = json.loads(cli("evaluate", "--space", "tabular_mlp", "--json", env=env))
-    (out / "leave_one_dataset_out.json").write_text(json.dumps(loo, indent=1))
-    cli("ingest", str(DATA / "holdout_runs.parquet"), "--space", "tabular_mlp", env=env)
-    cli("ingest", str(DATA / "holdout_metafeatures.parquet"), "--kind", "metafeatures", env=env)
-    held = sorted(pd.read_parquet(DATA / "holdout_runs.parquet")["task"].unique())
-    flags = [x for t in held for x in ("--holdout", t)]
-    hold = json.loads(cli("evaluate", "--space", "tabular_mlp", *flags, "--json", env=env))
-    (out / "holdout.json").write_text(json.dumps(hold, indent=1))
-    print(table(loo, "Leave-one-dataset-out over the shipped datasets"))
-    print()
-    print(table(hold, "Held-out datasets, models fit on the shipped datasets only"))
-    print(f"\nper-task rows: {out}/leave_one_dataset_out.json, {out}/holdout.json")
+    found = {name: bench_pack(name, env, out) for name in names}
+    (out / "summary.json").write_text(json.dumps(found, indent=1))
+    print(f"per-task rows and the summary: {out}/")
 
 
 if __name__ == "__main__":
