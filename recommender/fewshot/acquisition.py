@@ -14,16 +14,29 @@ candidate equal to a seen configuration is never proposed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import norm
 
-from recommender.fewshot.surrogate import TaskPosterior, fill
+from recommender.fewshot.surrogate import config_key
 from recommender.space import Space
 
 Config = dict[str, Any]
+
+
+class Posterior(Protocol):
+    """A task's posterior on its standardised scale: observed ``u_obs``, ``predict(x)``."""
+
+    surrogate: Any
+    u_obs: npt.NDArray[np.float64]
+
+    def predict(
+        self, x: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+
+
 Constrain = Callable[[Config], Config | None]
 SCALES = (0.01, 0.02, 0.05)
 # Refinement starts once the known configurations promise little: their best EI is below
@@ -43,11 +56,6 @@ def expected_improvement(
     sd = np.maximum(sd, 1e-12)
     z = (mu - best) / sd
     return np.asarray((mu - best) * norm.cdf(z) + sd * norm.pdf(z), dtype=float)
-
-
-def config_key(x: npt.NDArray[np.float64]) -> bytes:
-    """Hashable identity of one encoded configuration."""
-    return np.round(fill(x), 9).tobytes()
 
 
 def canonical(
@@ -86,7 +94,7 @@ def perturb(
 
 
 def propose(
-    posterior: TaskPosterior,
+    posterior: Posterior,
     pool: npt.NDArray[np.float64],
     seen: set[bytes],
     rng: np.random.Generator,
@@ -132,7 +140,7 @@ def propose(
 
 
 def _score(
-    posterior: TaskPosterior, x: npt.NDArray[np.float64], best: float
+    posterior: Posterior, x: npt.NDArray[np.float64], best: float
 ) -> npt.NDArray[np.float64]:
     if len(x) == 0:
         return np.empty(0)

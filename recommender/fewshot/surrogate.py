@@ -31,12 +31,18 @@ from recommender.surrogate.features import MetaFeatureScaler
 
 FILL = -1.0  # an inactive (NaN) encoded cell; valid cells are in [0, 1]
 ADAPT_STEPS = 30
+FORMAT = 2  # 2: the training tasks' scenario scores on the pool are saved too
 POOL_SIZE = 2000
 
 
 def fill(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Encoded configs with inactive cells set to ``FILL``."""
     return np.nan_to_num(np.asarray(x, dtype=float), nan=FILL)
+
+
+def config_key(x: npt.NDArray[np.float64]) -> bytes:
+    """Hashable identity of one encoded configuration."""
+    return np.round(fill(x), 9).tobytes()
 
 
 @dataclass
@@ -148,7 +154,35 @@ class FewShotSurrogate:
         self.prior_ = _scale_prior(np.array(offsets), np.array(scales))
         self.pool_ = _pool(data.space, np.concatenate(xs), np.concatenate(ys))
         self.model_, self.losses_ = _meta_train(self, xs, ys, mfs)
+        self.task_mf_ = mfs
+        self.scenarios_ = self._predict_tasks(self.pool_)
+        _measured_scores(self.scenarios_, self.pool_, data.space, xs, ys)
         return self
+
+    # -- scenarios ---------------------------------------------------------------------
+    def scenario_scores(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """``(T, c)``: each training task's score at encoded configs ``x`` (measured where
+        the task ran the config, else the meta-learned model's prediction for the task)."""
+        self._check_fitted()
+        x = np.asarray(x, dtype=float).reshape(-1, self.pool_.shape[1])
+        if not hasattr(self, "_pool_index"):
+            self._pool_index = {config_key(r): i for i, r in enumerate(self.pool_)}
+        idx = np.array([self._pool_index.get(config_key(r), -1) for r in x], dtype=int)
+        out = np.empty((len(self.tasks_), len(x)))
+        hit = idx >= 0
+        out[:, hit] = self.scenarios_[:, idx[hit]]
+        if (~hit).any():
+            out[:, ~hit] = self._predict_tasks(x[~hit])
+        return out
+
+    def _predict_tasks(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        import torch
+
+        n_tasks = len(self.tasks_)
+        xt = torch.as_tensor(fill(x))[None].expand(n_tasks, -1, -1)
+        with torch.no_grad():
+            mean = self.model_.mean(xt, torch.as_tensor(self.task_mf_), self.model_.latents)
+        return np.asarray(mean.numpy(), dtype=float)
 
     # -- adaptation --------------------------------------------------------------------
     def task_vector(self, metafeatures: dict[str, float] | None) -> npt.NDArray[np.float64]:
@@ -210,9 +244,11 @@ class FewShotSurrogate:
         d.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous() for k, v in self.model_.state_dict().items()}
         state["pool"] = torch.as_tensor(self.pool_)
+        state["scenarios"] = torch.as_tensor(self.scenarios_)
+        state["task_mf"] = torch.as_tensor(self.task_mf_)
         save_file(state, str(d / "fewshot.safetensors"))
         sidecar = {
-            "format": 1, "params": self.get_params(), "dims": self.model_.config(),
+            "format": FORMAT, "params": self.get_params(), "dims": self.model_.config(),
             "space": self.space_.to_json(), "metafeatures": self.scaler_.to_json(),
             "tasks": self.tasks_, "meta": self.meta_, "prior": self.prior_,
         }  # fmt: skip
@@ -236,7 +272,7 @@ class FewShotSurrogate:
             state = load_file(str(d / "fewshot.safetensors"))
         except (OSError, ValueError) as err:
             raise ModelError(f"few-shot model in {d} is unreadable: {err}; retrain") from err
-        if sidecar.get("format") != 1:
+        if sidecar.get("format") != FORMAT:
             raise ModelError(f"few-shot model in {d} was written by another version; retrain")
         self = cls(**sidecar["params"])
         dims = sidecar["dims"]
@@ -244,12 +280,14 @@ class FewShotSurrogate:
             dims["n_x"], dims["n_mf"], dims["n_latent"], dims["n_tasks"],
             hidden=dims["hidden"], n_embed=dims["n_embed"],
         ).double()  # fmt: skip
-        pool = state.pop("pool", None)
-        if pool is None:
+        names = ("pool", "scenarios", "task_mf")
+        if any(k not in state for k in names):
             raise ModelError(f"few-shot model in {d} was written by another version; retrain")
+        arrays = [state.pop(k).numpy() for k in names]
         model.load_state_dict(state)
         model.eval()
-        self.model_, self.losses_, self.pool_ = model, [], pool.numpy()
+        self.model_, self.losses_ = model, []
+        self.pool_, self.scenarios_, self.task_mf_ = arrays
         self.space_ = Space.from_json(sidecar["space"])
         self.scaler_ = MetaFeatureScaler.from_json(sidecar["metafeatures"])
         self.tasks_, self.meta_, self.prior_ = sidecar["tasks"], sidecar["meta"], sidecar["prior"]
@@ -287,6 +325,26 @@ def _pool(
     _, first = np.unique(np.round(x[order], 9), axis=0, return_index=True)
     rows = order[np.sort(first)[:POOL_SIZE]]
     return space.encode(space.decode(np.where(x[rows] == FILL, np.nan, x[rows])))
+
+
+def _measured_scores(
+    scenarios: npt.NDArray[np.float64],
+    pool: npt.NDArray[np.float64],
+    space: Space,
+    xs: list[npt.NDArray[np.float64]],
+    ys: list[npt.NDArray[np.float64]],
+) -> None:
+    """Overwrite predictions with each task's measured scores where it ran a pool config
+    (the mean where it ran one several times)."""
+    index = {config_key(r): i for i, r in enumerate(pool)}
+    for t, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        canon = space.encode(space.decode(np.where(x == FILL, np.nan, x)))
+        cols = np.array([index.get(config_key(r), -1) for r in canon], dtype=int)
+        ok = cols >= 0
+        total = np.bincount(cols[ok], weights=y[ok], minlength=len(pool))
+        count = np.bincount(cols[ok], minlength=len(pool))
+        ran = count > 0
+        scenarios[t, ran] = total[ran] / count[ran]
 
 
 def _meta_train(

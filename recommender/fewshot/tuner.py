@@ -1,7 +1,16 @@
 """One task's sequential loop: seed with the zero-shot ranking, then adapt to each result.
 
 :class:`FewShotTuner` is the mechanism behind the Optuna sampler (and any other way in):
-given what has been observed on the task so far, it proposes the next configuration.
+given what has been observed on the task so far, it proposes the next configuration:
+
+1. today's top-1 recommendation (``n_seed``);
+2. until ``N_HEDGE`` results are in, the configuration of largest expected gain over the
+   training tasks as scenarios (:func:`~recommender.fewshot.mixture.hedge_gain`), each
+   weighted by how well it explains the results so far: a greedy portfolio that tilts
+   towards the tasks this one resembles; running trials count as chosen;
+3. then expected improvement under :class:`~recommender.fewshot.mixture.MixturePosterior`
+   (scenario-mean prior, GP on the task's own residuals), over the known configurations
+   and local refinements of the best of them.
 """
 
 from __future__ import annotations
@@ -14,9 +23,14 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.fewshot.acquisition import Config, Constrain, canonical, config_key, propose
+from recommender.fewshot.mixture import hedge_gain, mixture_posterior, scenario_weights
 from recommender.fewshot.surrogate import FewShotSurrogate
 
 N_SEED = 1
+# Results before expected improvement takes over from hedging. Measured on LCBench
+# (BENCHMARKS.md, "Few-shot tuning"): hedging for the first 5 then refining beat both
+# switching after 3 and hedging throughout.
+N_HEDGE = 5
 
 
 @dataclass
@@ -90,13 +104,33 @@ class FewShotTuner:
             if len(x) and config_key(x[0]) not in keys:
                 return Suggestion(self.space.decode(x)[0], "recommended")
         y = np.array([v for _, v in observed], dtype=float)
-        posterior = self.surrogate.adapt(obs_x, y if self.maximize else -y, self.mf)
-        picked = propose(
-            posterior, self._pool(constrain, constrain_key), keys, rng, constrain=constrain
-        )
+        y = y if self.maximize else -y
+        pool = self._pool(constrain, constrain_key)
+        if len(observed) < N_HEDGE:
+            return self._hedge(obs_x, y, self.encode(seen), pool, keys)
+        posterior = mixture_posterior(self.surrogate, obs_x, y)
+        picked = propose(posterior, pool, keys, rng, constrain=constrain)
         if picked is None:
             return None
         return Suggestion(picked[0], "adaptive", picked[1])
+
+    def _hedge(
+        self,
+        obs_x: npt.NDArray[np.float64],
+        y: npt.NDArray[np.float64],
+        running_x: npt.NDArray[np.float64],
+        pool: npt.NDArray[np.float64],
+        keys: set[bytes],
+    ) -> Suggestion | None:
+        s_obs = self.surrogate.scenario_scores(obs_x)
+        weights = scenario_weights(s_obs, y)
+        chosen = self.surrogate.scenario_scores(np.vstack([obs_x, running_x]))
+        gain = hedge_gain(self.surrogate.scenario_scores(pool), chosen, weights)
+        gain[[config_key(r) in keys for r in pool]] = -np.inf
+        if not len(gain) or not np.isfinite(gain.max()):
+            return None
+        i = int(np.argmax(gain))
+        return Suggestion(self.space.decode(pool[i : i + 1])[0], "adaptive", float(gain[i]))
 
     def encode(self, configs: Sequence[Config]) -> npt.NDArray[np.float64]:
         """Encoded configurations (defaults fill parameters a config lacks)."""
