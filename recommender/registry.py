@@ -50,6 +50,9 @@ class ModelFallbackWarning(UserWarning):
     """A promoted model could not be used; an earlier one answers instead."""
 
 
+FEWSHOT_DIR = "fewshot"  # the few-shot model, inside a model's folder
+
+
 @dataclass
 class LoadedModel:
     """A registry row with its verified, loaded bundle."""
@@ -60,6 +63,7 @@ class LoadedModel:
     maximize: bool
     fidelity: float | None
     surrogate: FittedSurrogate
+    artifact: Path | None = None  # the model's verified folder
 
 
 @dataclass
@@ -107,6 +111,7 @@ def train_and_register(
     seed: int = 0,
     directory: str | Path | None = None,
     tune: bool = True,
+    fewshot: bool = True,
 ) -> RetrainReport:
     """Train a challenger on the store's runs of ``space`` and promote it if it wins.
 
@@ -121,6 +126,8 @@ def train_and_register(
         seed: randomness.
         directory: artifact directory (default: next to the store).
         tune: choose depth/rounds by leave-task-out CV on the training tasks.
+        fewshot: also meta-train the few-shot model that ``tune`` and the Optuna sampler
+            adapt to a new task's runs (saved in the model's folder, ``fewshot/``).
 
     Returns:
         A :class:`RetrainReport`.
@@ -128,6 +135,7 @@ def train_and_register(
     Raises:
         ModelError: no usable runs for the space and metric.
     """
+    from recommender.fewshot.surrogate import meta_train
     from recommender.surrogate.tuning import cv_regret, tune_params
 
     start = time.perf_counter()
@@ -159,16 +167,24 @@ def train_and_register(
         )
     fitted = fit_surrogate(data, params=chosen, seed=seed)
     fitted.meta.update(cv=report.challenger_eval, params=chosen)
+    few_start = time.perf_counter()
+    few = meta_train(data, seed=seed) if fewshot and len(data.tasks) >= 2 else None
+    few_note = "" if few is None else (
+        f"; few-shot model meta-trained on {len(data.tasks)} tasks "
+        f"({time.perf_counter() - few_start:.0f} s)"
+    )  # fmt: skip
     promote_it = (
         force
         or not report.champion_eval
         or (report.challenger_eval["top1_regret"] <= report.champion_eval["top1_regret"])
     )
-    report.model_id = _register(store, fitted, sp.name, data, newest, promote_it, directory, report)
+    report.model_id = _register(
+        store, (fitted, few), sp.name, data, newest, promote_it, directory, report
+    )
     report.status = "promoted" if promote_it else "kept_champion"
     report.n_tasks, report.params = len(data.tasks), chosen
     report.duration_s = time.perf_counter() - start
-    report.message = f"{_message(report)}; {_rule_note(fitted)}"
+    report.message = f"{_message(report)}; {_rule_note(fitted)}{few_note}"
     return report
 
 
@@ -232,7 +248,7 @@ def _rule_note(fitted: FittedSurrogate) -> str:
 
 def _register(
     store: Store,
-    fitted: FittedSurrogate,
+    models: tuple[FittedSurrogate, Any],
     space: str,
     data: Any,
     newest: int | None,
@@ -240,8 +256,9 @@ def _register(
     directory: str | Path | None,
     report: RetrainReport,
 ) -> int:
+    fitted, few = models
     model_id = store.next_model_id()
-    target = write_model_dir(store, model_id, lambda d: _save(fitted, d), directory)
+    target = write_model_dir(store, model_id, lambda d: _save(fitted, few, d), directory)
     evaluation = {
         "params": report.params or fitted.meta.get("params", {}),
         "challenger": report.challenger_eval,
@@ -264,9 +281,11 @@ def _register(
     return model_id
 
 
-def _save(fitted: FittedSurrogate, directory: Path) -> None:
+def _save(fitted: FittedSurrogate, few: Any, directory: Path) -> None:
     directory.mkdir(parents=True)
     fitted.save(directory)
+    if few is not None:
+        few.save(directory / FEWSHOT_DIR)
 
 
 def list_models(
@@ -354,8 +373,9 @@ def champion(store: Store, space: str) -> LoadedModel | None:
         if failures:
             _warn_fallback(space, failures, int(row["model_id"]))
         return LoadedModel(
-            row["model_id"], space, row["metric"], bool(row["maximize"]), row["fidelity"], fitted
-        )
+            row["model_id"], space, row["metric"], bool(row["maximize"]), row["fidelity"], fitted,
+            Path(row["artifact"]),
+        )  # fmt: skip
     if failures:
         _warn_fallback(space, failures, None)
     return None

@@ -35,6 +35,15 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def _short_meta_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``retrain`` also meta-trains the few-shot model; tests check that it is trained,
+    saved and used, not how good a full-length training makes it."""
+    from recommender.fewshot import surrogate
+
+    monkeypatch.setattr(surrogate, "FEWSHOT_PARAMS", {"n_steps": 30, "batch_points": 24})
+
+
 def fuzz_examples(ci: int) -> int:
     """Examples per fuzz test: ``ci`` in the deterministic profile, the profile's otherwise."""
     return ci if settings.default.derandomize else settings.default.max_examples

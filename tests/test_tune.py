@@ -35,9 +35,9 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def small_fewshot(monkeypatch: pytest.MonkeyPatch) -> None:
-    from recommender.fewshot import store_model
+    from recommender.fewshot import surrogate as fewshot_surrogate
 
-    monkeypatch.setattr(store_model, "FEWSHOT_PARAMS", {"n_steps": 30, "batch_points": 24})
+    monkeypatch.setattr(fewshot_surrogate, "FEWSHOT_PARAMS", {"n_steps": 30, "batch_points": 24})
 
 
 def table(tmp_path: Path, name: str) -> Path:
@@ -67,20 +67,20 @@ def tune_runs(db: Path, task: str) -> int:
 
 
 def test_tune_prints_best_and_trials_as_json(trained_store: Path, tmp_path: Path) -> None:
-    result = tune(trained_store, table(tmp_path, "toy_json"), "--budget", "3", "--json")
+    result = tune(trained_store, table(tmp_path, "toy_json"), "--budget", "6", "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert set(out["best"]) == {"config", "value"}
-    assert [t["number"] for t in out["trials"]] == [0, 1, 2]
+    assert [t["number"] for t in out["trials"]] == list(range(6))
     for t in out["trials"]:
         assert set(t) >= {"number", "config", "value", "status", "source"}
         assert t["status"] == "ok" and 0.0 <= t["value"] <= 1.0
         assert 0.0 < t["config"]["learning_rate"] <= 0.1
-    assert [t["source"] for t in out["trials"]] == ["recommended", "adaptive", "adaptive"]
+    assert [t["source"] for t in out["trials"]] == ["recommended"] * 5 + ["adaptive"]
     assert out["best"]["value"] == max(t["value"] for t in out["trials"])
     configs = [json.dumps(t["config"], sort_keys=True) for t in out["trials"]]
-    assert len(set(configs)) == 3
-    assert tune_runs(trained_store, "toy_json") == 3
+    assert len(set(configs)) == 6
+    assert tune_runs(trained_store, "toy_json") == 6
     assert "best=" in result.stderr and "left" in result.stderr
 
 

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from recommender.errors import DatasetError, ModelError
-from recommender.fewshot.surrogate import FewShotSurrogate
+from recommender.fewshot.surrogate import FewShotSurrogate, meta_train
 
 _CACHE: dict[tuple[str, str, int], FewShotSurrogate] = {}
-FEWSHOT_PARAMS: dict[str, Any] = {}  # settings of the few-shot surrogate (defaults when empty)
 
 
 def load_tuner_parts(
@@ -90,27 +89,30 @@ def fewshot_for(
 ) -> FewShotSurrogate:
     """The few-shot surrogate matching the champion ``loaded`` (trained on first use,
     which ``on_note`` is told of: it takes a while)."""
-    from recommender.registry import models_dir
+    from recommender.registry import FEWSHOT_DIR, models_dir
     from recommender.space import load_space
     from recommender.surrogate.model import load_training_data
 
     key = (str(store.path), loaded.space, int(loaded.model_id))
     if key in _CACHE:
         return _CACHE[key]
+    # Trained by retrain, in the model's verified folder; else trained here once and kept.
     directory = models_dir(store) / "fewshot" / f"{loaded.space}-{loaded.model_id}"
-    if (directory / "fewshot.json").is_file():
-        try:
-            _CACHE[key] = FewShotSurrogate.load(directory)
-            return _CACHE[key]
-        except ModelError:
-            pass  # unreadable or old: train again below
+    saved = [] if loaded.artifact is None else [loaded.artifact / FEWSHOT_DIR]
+    for folder in [*saved, directory]:
+        if (folder / "fewshot.json").is_file():
+            try:
+                _CACHE[key] = FewShotSurrogate.load(folder)
+                return _CACHE[key]
+            except ModelError:
+                pass  # unreadable or old: train again below
     data = load_training_data(
         store, load_space(loaded.space, store), metric=loaded.metric,
         maximize=loaded.maximize, fidelity=loaded.fidelity,
     )  # fmt: skip
     if on_note is not None:
         on_note(f"meta-training the few-shot model on {len(data.tasks)} tasks (once per model)")
-    surrogate = FewShotSurrogate(**{"seed": 0, **FEWSHOT_PARAMS}).fit(data)
+    surrogate = meta_train(data, seed=0)
     _save_atomically(surrogate, directory)
     _CACHE[key] = surrogate
     return surrogate

@@ -31,6 +31,7 @@ from recommender.surrogate.features import MetaFeatureScaler
 
 FILL = -1.0  # an inactive (NaN) encoded cell; valid cells are in [0, 1]
 ADAPT_STEPS = 30
+FEWSHOT_PARAMS: dict[str, Any] = {}  # settings of the few-shot surrogate (defaults when empty)
 FORMAT = 2  # 2: the training tasks' scenario scores on the pool are saved too
 POOL_SIZE = 2000
 
@@ -292,6 +293,12 @@ class FewShotSurrogate:
         self.scaler_ = MetaFeatureScaler.from_json(sidecar["metafeatures"])
         self.tasks_, self.meta_, self.prior_ = sidecar["tasks"], sidecar["meta"], sidecar["prior"]
         return self
+
+
+def meta_train(data: Any, *, seed: int = 0) -> FewShotSurrogate:
+    """The few-shot surrogate of a space, meta-trained on ``data``'s tasks
+    (:data:`FEWSHOT_PARAMS` settings)."""
+    return FewShotSurrogate(**{"seed": seed, **FEWSHOT_PARAMS}).fit(data)
 
 
 def _affine_fit(z: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -> tuple[float, float]:

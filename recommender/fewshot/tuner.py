@@ -3,11 +3,12 @@
 :class:`FewShotTuner` is the mechanism behind the Optuna sampler (and any other way in):
 given what has been observed on the task so far, it proposes the next configuration:
 
-1. today's top-1 recommendation (``n_seed``);
-2. until ``N_HEDGE`` results are in, the configuration of largest expected gain over the
-   training tasks as scenarios (:func:`~recommender.fewshot.mixture.hedge_gain`), each
-   weighted by how well it explains the results so far: a greedy portfolio that tilts
-   towards the tasks this one resembles; running trials count as chosen;
+1. today's top recommendations (``n_seed``, 5: the hedges ``recommend`` chose);
+2. until ``N_HEDGE`` results are in (where the zero-shot list ran out), the configuration
+   of largest expected gain over the training tasks as scenarios
+   (:func:`~recommender.fewshot.mixture.hedge_gain`), each weighted by how well it
+   explains the results so far: a greedy portfolio that tilts towards the tasks this one
+   resembles; running trials count as chosen;
 3. then expected improvement under :class:`~recommender.fewshot.mixture.MixturePosterior`
    (scenario-mean prior, GP on the task's own residuals), over the known configurations
    and local refinements of the best of them.
@@ -26,10 +27,10 @@ from recommender.fewshot.acquisition import Config, Constrain, canonical, config
 from recommender.fewshot.mixture import hedge_gain, mixture_posterior, scenario_weights
 from recommender.fewshot.surrogate import FewShotSurrogate
 
-N_SEED = 1
-# Results before expected improvement takes over from hedging. Measured on LCBench
-# (BENCHMARKS.md, "Few-shot tuning"): hedging for the first 5 then refining beat both
-# switching after 3 and hedging throughout.
+# Today's zero-shot list opens the loop: its top-5 are the hedges `recommend` chose.
+N_SEED = 5
+# Results before expected improvement takes over from hedging over the scenarios (which
+# runs only where the zero-shot list is used up: the caller's bounds exclude its configs).
 N_HEDGE = 5
 
 

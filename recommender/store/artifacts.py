@@ -25,12 +25,21 @@ _STAGING = ".staging-"  # prefix of a model folder being written
 
 
 def checksum(directory: Path) -> str:
-    """sha256 over the artifact's files (names and bytes, sorted by name)."""
+    """sha256 over the artifact's files, subfolders included (relative names and bytes,
+    sorted by name)."""
     h = hashlib.sha256()
-    for f in sorted(directory.iterdir()):
-        h.update(f.name.encode())
+    for name, f in _files(directory):
+        h.update(name.encode())
         h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def _files(directory: Path) -> list[tuple[str, Path]]:
+    """Every file under ``directory`` with its relative name, sorted (``OSError`` if absent)."""
+    if not directory.is_dir():
+        raise FileNotFoundError(directory)
+    found = [(f.relative_to(directory).as_posix(), f) for f in directory.rglob("*") if f.is_file()]
+    return sorted(found)
 
 
 def forget(path: Path) -> None:
@@ -142,9 +151,7 @@ def artifact_problem(row: dict[str, Any]) -> str | None:
     key = (str(path), row["checksum"])
     try:
         # Re-hash only when a file changed since it was last verified (size or mtime).
-        stat = tuple(
-            (f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(path.iterdir())
-        )
+        stat = tuple((name, f.stat().st_size, f.stat().st_mtime_ns) for name, f in _files(path))
         stamp = row["checksum"] if _VERIFIED.get(key) == stat else checksum(path)
     except OSError:
         stamp, stat = None, ()

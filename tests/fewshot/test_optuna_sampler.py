@@ -88,11 +88,12 @@ def test_resume_from_rdb_storage(surrogate: FewShotSurrogate, tmp_path: Path) ->
     )
     study.optimize(objective, n_trials=3)
     again = optuna.load_study(study_name="s", storage=storage, sampler=sampler(surrogate, 7))
-    again.optimize(objective, n_trials=3)
+    again.optimize(objective, n_trials=4)
     params = _params(optuna.load_study(study_name="s", storage=storage))
-    assert len(params) == 6
-    assert len({tuple(sorted(p.items())) for p in params}) == 6
-    assert again.sampler.sources[3] == "adaptive"  # type: ignore[attr-defined]
+    assert len(params) == 7
+    assert len({tuple(sorted(p.items())) for p in params}) == 7
+    sources = again.sampler.sources  # type: ignore[attr-defined]
+    assert sources[3] == "recommended" and sources[5] == "adaptive"  # the list continues
 
 
 def test_user_bounds_win_and_types_hold(surrogate: FewShotSurrogate) -> None:
@@ -175,9 +176,9 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_construct_from_store(trained_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from recommender.fewshot import store_model
+    from recommender.fewshot import surrogate as fewshot_surrogate
 
-    monkeypatch.setattr(store_model, "FEWSHOT_PARAMS", {"n_steps": 30, "batch_points": 24})
+    monkeypatch.setattr(fewshot_surrogate, "FEWSHOT_PARAMS", {"n_steps": 30, "batch_points": 24})
     s = RecommenderSampler(
         space="tabular_mlp", metafeatures=metafeatures_for(SIZE), db=trained_store, seed=0
     )
