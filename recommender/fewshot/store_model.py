@@ -36,11 +36,17 @@ def load_tuner_parts(
         ModelError: no trained model for the space.
         DatasetError: the dataset cannot be read or described.
     """
+    import warnings
+
+    from recommender.shipped import ensure_shipped
     from recommender.store import open_store
 
     if metafeatures is None and dataset is not None:
         metafeatures = dataset_metafeatures(dataset, target)
-    with open_store(db, read_only=True) as store:
+    with open_store(db) as store:  # writable: a new store loads the shipped pack first
+        note = ensure_shipped(store, space)
+        if note:
+            warnings.warn(note, stacklevel=3)
         return tuner_parts(store, space, metafeatures=metafeatures, zero_shot_k=zero_shot_k)
 
 

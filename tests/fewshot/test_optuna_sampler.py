@@ -175,10 +175,7 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_construct_from_store(trained_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from recommender.fewshot import surrogate as fewshot_surrogate
-
-    monkeypatch.setattr(fewshot_surrogate, "FEWSHOT_PARAMS", {"n_steps": 30, "batch_points": 24})
+def test_construct_from_store(trained_store: Path) -> None:
     s = RecommenderSampler(
         space="tabular_mlp", metafeatures=metafeatures_for(SIZE), db=trained_store, seed=0
     )
@@ -190,7 +187,33 @@ def test_construct_from_store(trained_store: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_construct_refuses_unknown_space_and_untrained_store(tmp_path: Path) -> None:
+    import json
+
+    from recommender.space import import_space
+    from recommender.store import DuckDBStore
+
     with pytest.raises(SpaceError, match="unknown space"):
         RecommenderSampler(space="no_such_space", db=tmp_path / "a.duckdb")
+    spec = tmp_path / "mine.json"
+    spec.write_text(json.dumps(builtin_space("tabular_mlp").to_json()))
+    with DuckDBStore(tmp_path / "b.duckdb") as store:
+        import_space(store, spec, "mine")
     with pytest.raises(ModelError, match="no trained model"):
-        RecommenderSampler(space="tabular_mlp", db=tmp_path / "b.duckdb")
+        RecommenderSampler(space="mine", db=tmp_path / "b.duckdb")
+
+
+def test_a_new_store_loads_the_shipped_pack_and_its_fewshot_model(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from recommender.shipped import shipped_dir
+
+    row = pd.read_parquet(shipped_dir() / "image_holdout_metafeatures.parquet").iloc[0]
+    mf = {k: float(v) for k, v in row.items() if isinstance(v, float) and np.isfinite(v)}
+    db = tmp_path / "new.duckdb"
+    with pytest.warns(UserWarning, match="loaded the shipped knowledge"):
+        s = RecommenderSampler(space="image_finetune", metafeatures=mf, db=db, seed=0)
+    assert not list((tmp_path / "models").glob("*/fewshot/*-*"))  # shipped, not trained here
+    study = optuna.create_study(direction="maximize", sampler=s)
+    trial = study.ask()
+    assert 0 < trial.suggest_float("learning_rate", 1e-5, 1e-1, log=True) <= 0.1
+    assert s.sources[0] == "recommended"
