@@ -35,6 +35,16 @@ def portfolio_rule(fitted: FittedSurrogate) -> str:
     return f"{fitted.profile_first}/{fitted.profile_beta:g}"
 
 
+def rule_note(fitted: FittedSurrogate) -> str:
+    """The portfolio rule in words, as ``retrain`` reports it."""
+    if portfolio_rule(fitted) == PLAIN_RULE:
+        return "portfolio rule: plain global portfolio (no reliable per-task signal in CV)"
+    return (
+        f"portfolio rule: {fitted.profile_first} first pick, "
+        f"task weighting sharpness {fitted.profile_beta:g}"
+    )
+
+
 @dataclass
 class RecommendResult:
     """Ranked recommendations and the query that produced them.

@@ -135,8 +135,9 @@ def train_and_register(
     Raises:
         ModelError: no usable runs for the space and metric.
     """
-    from recommender.fewshot.surrogate import meta_train
-    from recommender.surrogate.tuning import cv_regret, tune_params
+    from recommender.fewshot.surrogate import meta_train_noted
+    from recommender.ranking import rule_note
+    from recommender.surrogate.tuning import choose_settings
 
     start = time.perf_counter()
     sp = load_space(space, store)
@@ -150,29 +151,15 @@ def train_and_register(
     ):
         return _nothing_new_report(report, champ, min_new_runs)
     data = _training_data(store, sp, metric=metric, maximize=maximize, fidelity=fidelity)
-    tuned: dict[str, Any] | None = None  # the CV of the chosen settings, if tuning ran it
-    if params:
-        chosen = dict(params)
-    elif tune:
-        chosen, tuned = tune_params(data, seed=seed)
-    else:
-        chosen = {}
-    report.challenger_eval = tuned or cv_regret(data, chosen, seed=seed)
-    if champ is not None and champ["metric"] == metric:
-        report.champion_id = champ["model_id"]
-        champ_params = _stored_params(champ)
-        same = champ_params == chosen  # same settings, data, folds and seed: same result
-        report.champion_eval = (
-            dict(report.challenger_eval) if same else cv_regret(data, champ_params, seed=seed)
-        )
+    rival = _stored_params(champ) if champ is not None and champ["metric"] == metric else None
+    chosen, report.challenger_eval, champion_eval = choose_settings(
+        data, params=params, tune=tune, champion=rival, seed=seed
+    )
+    if champ is not None and champion_eval is not None:
+        report.champion_id, report.champion_eval = champ["model_id"], champion_eval
     fitted = fit_surrogate(data, params=chosen, seed=seed)
     fitted.meta.update(cv=report.challenger_eval, params=chosen)
-    few_start = time.perf_counter()
-    few = meta_train(data, seed=seed) if fewshot and len(data.tasks) >= 2 else None
-    few_note = "" if few is None else (
-        f"; few-shot model meta-trained on {len(data.tasks)} tasks "
-        f"({time.perf_counter() - few_start:.0f} s)"
-    )  # fmt: skip
+    few, few_note = meta_train_noted(data, seed=seed) if fewshot else (None, "")
     promote_it = (
         force
         or not report.champion_eval
@@ -184,7 +171,7 @@ def train_and_register(
     report.status = "promoted" if promote_it else "kept_champion"
     report.n_tasks, report.params = len(data.tasks), chosen
     report.duration_s = time.perf_counter() - start
-    report.message = f"{_message(report)}; {_rule_note(fitted)}{few_note}"
+    report.message = f"{_message(report)}; {rule_note(fitted)}{few_note}"
     return report
 
 
@@ -235,15 +222,6 @@ def _message(r: RetrainReport) -> str:
             f"{r.champion_id} {theirs:.3f}; {verdict}"
         )
     return f"model {r.model_id}: leave-task-out top-1 regret {ours:.3f}; promoted (first model)"
-
-
-def _rule_note(fitted: FittedSurrogate) -> str:
-    if fitted.profile_beta == 0 and fitted.profile_first == "weighted":
-        return "portfolio rule: plain global portfolio (no reliable per-task signal in CV)"
-    return (
-        f"portfolio rule: {fitted.profile_first} first pick, "
-        f"task weighting sharpness {fitted.profile_beta:g}"
-    )
 
 
 def _register(

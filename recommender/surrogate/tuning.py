@@ -82,3 +82,27 @@ def tune_params(
     results = [cv_regret(data, p, seed=seed) for p in TUNING_GRID]
     best = min(range(len(results)), key=lambda i: (results[i]["top1_regret"], i))
     return dict(TUNING_GRID[best]), results[best]
+
+
+def choose_settings(
+    data: TrainingData,
+    *,
+    params: dict[str, Any] | None,
+    tune: bool,
+    champion: dict[str, Any] | None,
+    seed: int = 0,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """A challenger's settings (``params``, else tuned, else the defaults), its
+    leave-task-out evaluation, and that of the ``champion``'s settings (``None``: none)."""
+    tuned: dict[str, Any] | None = None  # the CV of the chosen settings, if tuning ran it
+    if params:
+        chosen = dict(params)
+    elif tune:
+        chosen, tuned = tune_params(data, seed=seed)
+    else:
+        chosen = {}
+    mine = tuned or cv_regret(data, chosen, seed=seed)
+    if champion is None:
+        return chosen, mine, None
+    same = champion == chosen  # same settings, data, folds and seed: same result
+    return chosen, mine, dict(mine) if same else cv_regret(data, champion, seed=seed)
