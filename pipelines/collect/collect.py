@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import Any
 
+from pipelines.collect.packs import append_record
 from pipelines.collect.suite import SUITE, TEXT_SUITE, SuiteDataset, by_id
 from pipelines.collect.worker import load_dataset, run_one
 
@@ -56,14 +57,6 @@ def _done(work: Path, dataset_id: str) -> set[int]:
         except (ValueError, KeyError):
             continue  # a line cut short by a kill: that run is simply redone
     return done
-
-
-def _append(work: Path, record: dict[str, Any]) -> None:
-    path = work / "runs" / f"{record['task']}.jsonl"
-    with path.open("a") as fh:
-        fh.write(json.dumps(record) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def _metafeatures(work: Path, d: SuiteDataset, seed: int) -> None:
@@ -156,7 +149,7 @@ def collect_modality(args: argparse.Namespace, work: Path, modality: str) -> Non
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 record = fut.result()
-                _append(work, record)
+                append_record(work, record)
                 progress.step(f"{record['task']} #{record['config_id']}")
             for job in queue:
                 pending.add(pool.submit(run_one, *call(job)))
@@ -185,7 +178,7 @@ def _collect_ray(work: Path, jobs: list[Job], call: Any, progress: Progress, wor
     while refs:
         ready, refs = ray.wait(refs, num_returns=1)
         record = ray.get(ready[0])
-        _append(work, record)
+        append_record(work, record)
         progress.step(f"{record['task']} #{record['config_id']}")
     ray.shutdown()
 
