@@ -76,7 +76,7 @@ def test_tune_prints_best_and_trials_as_json(trained_store: Path, tmp_path: Path
         assert set(t) >= {"number", "config", "value", "status", "source"}
         assert t["status"] == "ok" and 0.0 <= t["value"] <= 1.0
         assert 0.0 < t["config"]["learning_rate"] <= 0.1
-    assert [t["source"] for t in out["trials"]] == ["recommended"] * 5 + ["adaptive"]
+    assert [t["source"] for t in out["trials"]] == ["recommended"] * 3 + ["adaptive"] * 3
     assert out["best"]["value"] == max(t["value"] for t in out["trials"])
     configs = [json.dumps(t["config"], sort_keys=True) for t in out["trials"]]
     assert len(set(configs)) == 6
