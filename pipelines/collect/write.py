@@ -74,8 +74,9 @@ def _metafeature_frame(mfs: dict[str, dict[str, Any]], tasks: set[str]) -> pd.Da
     return pd.DataFrame(rows)
 
 
-# Shipped packs: (file prefix, space, datasets of that modality). Holdout is tabular only.
-PACKS = (("", "tabular_mlp", "tabular"), ("text_", "text_finetune", "text"))
+# Packs this writer ships: (file prefix, space, datasets of that modality). The text and
+# image packs are written by pipelines.collect.pack_write from their own collections.
+PACKS = (("", "tabular_mlp", "tabular"),)
 
 
 def _write_part(out: Path, prefix: str, runs: pd.DataFrame, curves: pd.DataFrame,
