@@ -8,10 +8,14 @@ stderr and exit code 1; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import warnings
 from typing import Any
 
 import click
+
+_STATE = {"interrupted": False}  # set when a command ends on Ctrl-C (see main)
 
 # name -> (module, attribute, one-line help shown by `recommender --help`)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -87,6 +91,7 @@ class LazyGroup(click.Group):
         except RecommenderError as err:
             if debug:
                 raise
+            _STATE["interrupted"] = isinstance(err, KeyboardInterrupt)
             raise click.ClickException(str(err)) from err
         except OSError as err:  # a path the user gave cannot be read or written
             if debug:
@@ -97,6 +102,7 @@ class LazyGroup(click.Group):
             ) from err
         except KeyboardInterrupt:
             click.echo("Interrupted; finished work was kept, the rest rolled back.", err=True)
+            _STATE["interrupted"] = True
             ctx.exit(130)
 
 
@@ -122,4 +128,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def main() -> None:
-    cli(prog_name="recommender")
+    """The ``recommender`` command. After Ctrl-C it leaves as soon as its message is out:
+    what finished is stored and the store is closed by then, and nothing is gained by
+    waiting on interpreter shutdown (stopped worker pools, library threads)."""
+    try:
+        cli(prog_name="recommender")
+    except SystemExit as done:
+        if not _STATE["interrupted"]:
+            raise
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(done.code if isinstance(done.code, int) else 1)
