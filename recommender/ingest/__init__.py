@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import IngestError
-from recommender.ingest.checks import Progress, check_and_write
+from recommender.ingest.checks import Progress
 from recommender.ingest.mapping import apply_mapping, load_mapping
 from recommender.ingest.metafeature_table import ingest_metafeature_table
 from recommender.ingest.tables import read_table, table_format
@@ -163,8 +163,8 @@ def ingest(
     table, _ignored = apply_mapping(
         raw.table, mapping, task=task, task_column=task_column, source=src
     )
-    return check_and_write(
-        store, table, source=src, fmt=fmt, checksum=checksum, space=space,
+    return store.add_runs(
+        table, source=src, format=fmt, checksum=checksum, space=space,
         bad_lines=raw.bad_lines, strict=strict, dry_run=dry_run, progress=note,
     )  # fmt: skip
 
@@ -201,8 +201,8 @@ def _ingest_tracker(
         raise IngestError(f"{src}: the {fmt} store holds no runs; nothing to ingest")
     if task is not None:
         table, _ = apply_mapping(table, {}, task=task, source=src)
-    return check_and_write(
-        store, table, source=src, fmt=fmt, checksum=checksum, space=space, curves=curves,
+    return store.add_runs(
+        table, source=src, format=fmt, checksum=checksum, space=space, curves=curves,
         strict=strict, dry_run=dry_run, progress=progress,
     )  # fmt: skip
 
@@ -242,11 +242,10 @@ def _ingest_studies(
                     param_types=(name, types),
                 )  # fmt: skip
             reports.append(
-                check_and_write(
-                    store,
+                store.add_runs(
                     table,
                     source=f"{src} (study {study.name})" if many else src,
-                    fmt="optuna",
+                    format="optuna",
                     checksum=f"{checksum}#{study.name}" if many and checksum else checksum,
                     space=name,
                     curves=study.curves,

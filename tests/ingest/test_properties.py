@@ -63,14 +63,12 @@ def test_malformed_table_is_quarantined_or_refused(text: str) -> None:
 def test_any_parameter_name_round_trips(name: str) -> None:
     import pyarrow as pa
 
-    from recommender.ingest.checks import check_and_write
-
     table = pa.table({
         "task": ["t", "t"], f"param.{name}": [1, 2], "metric.acc": [0.5, 0.7],
         "_line": pa.array([1, 2], pa.int64()),
     })  # fmt: skip
     store = DuckDBStore(":memory:")
-    report = check_and_write(store, table, source="mem", fmt="parquet", checksum=None)
+    report = store.add_runs(table, source="mem", format="parquet", checksum=None)
     assert report.accepted == 2
     assert sorted(r["params"][name] for r in store.runs("t")) == [1, 2]
     frame = store.runs_frame(space=None, params=[name], metric="acc")
