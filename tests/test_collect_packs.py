@@ -162,4 +162,4 @@ def test_tabular_tables_come_smallest_first_with_splits_in_step() -> None:
     order = [e["id"] for e in collection_order(entries)]
     assert order[:3] == ["t7", "t6", "t5"]  # smallest training tables first
     assert order[3:5] == ["h1", "t4"]  # half of each split before either's other half
-    assert order[-1] == "h0" and len(order) == 10
+    assert order[-2:] == ["h0", "t0"] and len(order) == 10
