@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recommender.errors import DatasetError
-from recommender.portfolio import explain, hedges, recommend_encoded
+from recommender.portfolio import explain, hedges, recommend_encoded, select
 from recommender.space import Space
 from recommender.surrogate.model import FittedSurrogate
 from recommender.tables import format_cell, format_table, wrap_items
@@ -93,6 +93,17 @@ class RecommendResult:
             f"RecommendResult(space={self.space.name!r}, model_id={self.model_id}, "
             f"query_id={self.query_id}, {len(self.recommendations)} recommendations)"
         )
+
+
+def task_prior(fitted: FittedSurrogate, metafeatures: dict[str, float]) -> dict[str, float]:
+    """How much each known task weighs for a new one (summing to 1), as ``recommend`` weighs
+    them: by how well the task's measured ranking agrees with the surrogate's prediction for
+    the new task, at the sharpness the model chose leave-task-out (all alike under the
+    plain portfolio rule)."""
+    check_metafeatures(metafeatures)
+    vec, _ = fitted.task_vector(metafeatures)
+    _, weights, _ = select(fitted, vec, 0)
+    return {name: float(w) for name, w in zip(fitted.task_names, weights, strict=True)}
 
 
 def recommend_with(

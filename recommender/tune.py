@@ -149,11 +149,11 @@ def run_tune(
     attrs = {"task": dataset.name, "space": space.name, "epochs": epochs}
     storage = storage_url(store.path)
     existing = _load_study(name, storage, attrs)
-    surrogate, mf, zero_shot = tuner_parts(store, space.name, metafeatures=dict(features),
-                                           on_note=on_note)  # fmt: skip
+    parts = tuner_parts(store, space.name, metafeatures=dict(features), on_note=on_note)
     sampler = RecommenderSampler.from_surrogate(
-        surrogate, metafeatures=mf, zero_shot=zero_shot, seed=seed
-    )
+        parts.surrogate, metafeatures=parts.metafeatures, zero_shot=parts.zero_shot,
+        seed=seed, prior=parts.prior,
+    )  # fmt: skip
     study = _open_study(name, storage, sampler, attrs, existing)
     _fail_stale_trials(study, on_note)
     batch = start_batch(store, dataset, features, source=SOURCE)

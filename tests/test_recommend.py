@@ -219,3 +219,16 @@ def test_hedges_name_the_tasks_a_pick_covers() -> None:
     # A heavier weight on c puts it first.
     out = hedges(fitted, [0, 1], np.array([0.1, 0.1, 0.8]))  # type: ignore[arg-type]
     assert [h["task"] for h in out[1]] == ["c", "b"]
+
+
+def test_task_prior_is_the_weighting_recommend_explains(trained: DuckDBStore) -> None:
+    from recommender.ranking import task_prior
+    from recommender.registry import champion
+
+    fitted = champion(trained, "toy").surrogate  # type: ignore[union-attr]
+    mf = toy_metafeatures(3e4)
+    prior = task_prior(fitted, mf)
+    assert set(prior) == set(fitted.task_names) and sum(prior.values()) == pytest.approx(1.0)
+    result = recommend(trained, mf, space="toy", top_k=2, task="new")
+    for s in result.recommendations[0].explanation["similar_tasks"]:
+        assert prior[s["task"]] == pytest.approx(s["weight"], abs=1e-3)

@@ -93,7 +93,7 @@ def run_task(data: Any, task: str, seeds: int, budget: int) -> dict[str, Any]:
     from recommender.fewshot import FewShotSurrogate
     from recommender.integrations.optuna import RecommenderSampler
     from recommender.normalize import regret
-    from recommender.ranking import recommend_with
+    from recommender.ranking import recommend_with, task_prior
     from recommender.surrogate.model import fit_surrogate
 
     others = [t for t in data.tasks if t != task]
@@ -102,6 +102,7 @@ def run_task(data: Any, task: str, seeds: int, budget: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     zero = fit_surrogate(train, params=dict(TUNING_GRID[0]), seed=0)
     top5 = [r.config for r in recommend_with(zero, mf, top_k=5)]
+    prior = task_prior(zero, mf)
     t1 = time.perf_counter()
     fewshot = FewShotSurrogate(seed=0).fit(train)
     t2 = time.perf_counter()
@@ -120,7 +121,7 @@ def run_task(data: Any, task: str, seeds: int, budget: int) -> dict[str, Any]:
     for seed in range(seeds):
         samplers = {
             "ours": RecommenderSampler.from_surrogate(
-                fewshot, metafeatures=mf, zero_shot=top5, seed=seed
+                fewshot, metafeatures=mf, zero_shot=top5, seed=seed, prior=prior
             ),
             "tpe_cold": optuna.samplers.TPESampler(seed=seed),
             "tpe_warm": optuna.samplers.TPESampler(seed=seed),

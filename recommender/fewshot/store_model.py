@@ -12,12 +12,23 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from recommender.errors import DatasetError, ModelError
 from recommender.fewshot.surrogate import FewShotSurrogate, meta_train
 
 _CACHE: dict[tuple[str, str, int], FewShotSurrogate] = {}
+
+
+class TunerParts(NamedTuple):
+    """What a tuner of one task needs from the store: the few-shot surrogate, the task's
+    meta-features, today's ranking for it and the zero-shot model's weight of each known
+    task for it (``None`` without meta-features)."""
+
+    surrogate: FewShotSurrogate
+    metafeatures: dict[str, float] | None
+    zero_shot: list[dict[str, Any]]
+    prior: dict[str, float] | None
 
 
 def load_tuner_parts(
@@ -28,8 +39,8 @@ def load_tuner_parts(
     target: str | None = None,
     db: str | Path | None = None,
     zero_shot_k: int = 5,
-) -> tuple[FewShotSurrogate, dict[str, float] | None, list[dict[str, Any]]]:
-    """The few-shot surrogate, the task's meta-features and the zero-shot ranking.
+) -> TunerParts:
+    """The few-shot surrogate, the task's meta-features, the zero-shot ranking and prior.
 
     Raises:
         SpaceError: unknown space.
@@ -57,9 +68,9 @@ def tuner_parts(
     metafeatures: dict[str, float] | None = None,
     zero_shot_k: int = 5,
     on_note: Callable[[str], None] | None = None,
-) -> tuple[FewShotSurrogate, dict[str, float] | None, list[dict[str, Any]]]:
+) -> TunerParts:
     """Like :func:`load_tuner_parts`, from an open store; ``on_note`` hears of meta-training."""
-    from recommender.ranking import recommend_with
+    from recommender.ranking import recommend_with, task_prior
     from recommender.registry import champion
     from recommender.space import load_space
 
@@ -71,12 +82,11 @@ def tuner_parts(
             f"recommender retrain --space {sp.name} --metric METRIC --maximize"
         )
     surrogate = fewshot_for(store, loaded, on_note=on_note)
-    zero_shot = (
-        [r.config for r in recommend_with(loaded.surrogate, metafeatures, top_k=zero_shot_k)]
-        if metafeatures
-        else []
-    )
-    return surrogate, metafeatures or None, zero_shot
+    if not metafeatures:
+        return TunerParts(surrogate, None, [], None)
+    zero_shot = recommend_with(loaded.surrogate, metafeatures, top_k=zero_shot_k)
+    prior = task_prior(loaded.surrogate, metafeatures)
+    return TunerParts(surrogate, metafeatures, [r.config for r in zero_shot], prior)
 
 
 def dataset_metafeatures(dataset: str | Path, target: str | None) -> dict[str, float]:

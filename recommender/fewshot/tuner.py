@@ -7,8 +7,9 @@ given what has been observed on the task so far, it proposes the next configurat
 2. until ``N_HEDGE`` results are in, the configuration of largest expected gain over the
    training tasks as scenarios
    (:func:`~recommender.fewshot.mixture.hedge_gain`), each weighted by how well it
-   explains the results so far: a greedy portfolio that tilts towards the tasks this one
-   resembles; running trials count as chosen;
+   explains the results so far, times how much the zero-shot model weighs it for this
+   task's meta-features (``prior``): a greedy portfolio that tilts towards the tasks this
+   one resembles; running trials count as chosen;
 3. then expected improvement under :class:`~recommender.fewshot.mixture.MixturePosterior`
    (scenario-mean prior, GP on the task's own residuals), over the known configurations
    and local refinements of the best of them.
@@ -16,7 +17,7 @@ given what has been observed on the task so far, it proposes the next configurat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,8 @@ class FewShotTuner:
         maximize: direction of the values passed to :meth:`suggest`.
         n_seed: how many zero-shot configurations open the loop.
         pool: encoded configurations to consider (default: the surrogate's pool).
+        prior: the zero-shot model's weight of each training task for this one, by task
+            name (:func:`recommender.ranking.task_prior`); ``None``: all alike.
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class FewShotTuner:
         maximize: bool = True,
         n_seed: int = N_SEED,
         pool: npt.NDArray[np.float64] | None = None,
+        prior: Mapping[str, float] | None = None,
     ) -> None:
         self.surrogate = surrogate
         self.space = surrogate.space_
@@ -75,6 +79,7 @@ class FewShotTuner:
         self.n_seed = n_seed
         self.pool = surrogate.pool_ if pool is None else pool
         self._pools: dict[Any, npt.NDArray[np.float64]] = {}
+        self.prior = scenario_prior(surrogate.tasks_, prior)
 
     def suggest(
         self,
@@ -110,7 +115,7 @@ class FewShotTuner:
         pool = self._pool(constrain, constrain_key)
         if len(observed) < N_HEDGE:
             return self._hedge(obs_x, y, self.encode(seen), pool, keys)
-        posterior = mixture_posterior(self.surrogate, obs_x, y)
+        posterior = mixture_posterior(self.surrogate, obs_x, y, prior=self.prior)
         picked = propose(posterior, pool, keys, rng, constrain=constrain)
         if picked is None:
             return None
@@ -125,7 +130,7 @@ class FewShotTuner:
         keys: set[bytes],
     ) -> Suggestion | None:
         s_obs = self.surrogate.scenario_scores(obs_x)
-        weights = scenario_weights(s_obs, y)
+        weights = scenario_weights(s_obs, y, prior=self.prior)
         chosen = self.surrogate.scenario_scores(np.vstack([obs_x, running_x]))
         gain = hedge_gain(self.surrogate.scenario_scores(pool), chosen, weights)
         gain[[config_key(r) in keys for r in pool]] = -np.inf
@@ -150,3 +155,18 @@ class FewShotTuner:
                                  return_index=True)  # fmt: skip
             self._pools = {key: pool[np.sort(first)]}
         return self._pools[key]
+
+
+def scenario_prior(
+    tasks: Sequence[str], prior: Mapping[str, float] | None
+) -> npt.NDArray[np.float64] | None:
+    """``prior`` as weights over ``tasks`` (summing to 1); a task it does not name gets the
+    mean weight of those it does. ``None`` when it names none of them."""
+    if not prior:
+        return None
+    known = [float(prior[t]) for t in tasks if t in prior]
+    if not known or not np.isfinite(known).all() or sum(known) <= 0:
+        return None
+    fill = float(np.mean(known))
+    p = np.array([float(prior.get(t, fill)) for t in tasks])
+    return np.asarray(p / p.sum(), dtype=float)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +69,10 @@ class RecommenderSampler(BaseSampler):
     ) -> None:
         from recommender.fewshot.store_model import load_tuner_parts
 
-        surrogate, mf, zero_shot = load_tuner_parts(
+        parts = load_tuner_parts(
             space, metafeatures=metafeatures, dataset=dataset, target=target, db=db
         )
-        self._init(surrogate, mf, zero_shot, seed)
+        self._init(parts.surrogate, parts.metafeatures, parts.zero_shot, seed, parts.prior)
 
     @classmethod
     def from_surrogate(
@@ -82,10 +82,12 @@ class RecommenderSampler(BaseSampler):
         metafeatures: dict[str, float] | None = None,
         zero_shot: Sequence[dict[str, Any]] = (),
         seed: int | None = None,
+        prior: Mapping[str, float] | None = None,
     ) -> RecommenderSampler:
-        """A sampler over a fitted surrogate, without a store (benchmarks, tests)."""
+        """A sampler over a fitted surrogate, without a store (benchmarks, tests); ``prior``
+        as :class:`~recommender.fewshot.tuner.FewShotTuner` takes it."""
         self = cls.__new__(cls)
-        self._init(surrogate, metafeatures, zero_shot, seed)
+        self._init(surrogate, metafeatures, zero_shot, seed, prior)
         return self
 
     def _init(
@@ -94,8 +96,10 @@ class RecommenderSampler(BaseSampler):
         metafeatures: dict[str, float] | None,
         zero_shot: Sequence[dict[str, Any]],
         seed: int | None,
+        prior: Mapping[str, float] | None = None,
     ) -> None:
         self._surrogate, self._metafeatures = surrogate, metafeatures
+        self._prior = dict(prior) if prior else None
         self._zero_shot = list(zero_shot)
         self._space = surrogate.space_
         self._seed = seed
@@ -189,7 +193,7 @@ class RecommenderSampler(BaseSampler):
         if maximize not in self._tuners:
             self._tuners[maximize] = FewShotTuner(
                 self._surrogate, metafeatures=self._metafeatures,
-                zero_shot=self._zero_shot, maximize=maximize,
+                zero_shot=self._zero_shot, maximize=maximize, prior=self._prior,
             )  # fmt: skip
         seed = None if self._seed is None else [self._seed, trial.number]
         return self._tuners[maximize].suggest(

@@ -46,6 +46,20 @@ def test_weights_favour_the_scenario_that_explains_the_results() -> None:
     assert anti[0] > 0.9
 
 
+def test_the_prior_weighs_until_the_evidence_speaks_then_multiplies_it() -> None:
+    from recommender.fewshot.tuner import scenario_prior
+
+    rng = np.random.default_rng(0)
+    s_obs = rng.normal(size=(4, 8))
+    y = s_obs[2] + 0.01 * rng.normal(size=8)
+    prior = scenario_prior(["a", "b", "c", "d"], {"a": 6.0, "b": 2.0, "c": 2.0})
+    assert prior is not None and np.allclose(prior, [0.45, 0.15, 0.15, 0.25])  # d: the mean
+    assert np.allclose(scenario_weights(s_obs[:, :2], y[:2], prior=prior), prior)
+    flat, tilted = scenario_weights(s_obs, y), scenario_weights(s_obs, y, prior=prior)
+    assert np.allclose(tilted, prior * flat / (prior * flat).sum())
+    assert scenario_prior(["a"], {"z": 1.0}) is None and scenario_prior(["a"], None) is None
+
+
 def test_hedging_from_nothing_is_the_greedy_portfolio() -> None:
     rng = np.random.default_rng(1)
     S = rng.normal(size=(6, 30))
