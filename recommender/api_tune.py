@@ -34,6 +34,7 @@ def tune(
     device: str = "auto",
     seed: int = 0,
     study: str | None = None,
+    prune: bool = True,
     problem: str | None = None,
     text_column: str | None = None,
     max_rows: int | None = None,
@@ -60,6 +61,8 @@ def tune(
         device: ``"auto"`` (the GPU when there is one), ``"cpu"`` or ``"cuda[:N]"``.
         seed: seed of the suggestions and of every training run.
         study: the study's name (default: ``<task>-<space>``).
+        prune: stop trials far behind the finished ones at the same epoch
+            (:func:`~recommender.tune.default_pruner`); ``False`` trains every trial fully.
         db: store file; ``lock_timeout``: seconds to wait for a busy store.
         on_trial: called with each finished trial and the progress.
         on_note: receives notes, one line each.
@@ -73,11 +76,13 @@ def tune(
         SpaceError: unknown space.
         TuneInterrupted: Ctrl-C; the trials finished before it are kept.
     """
+    import optuna
+
     from recommender.metafeatures import compute_metafeatures
     from recommender.shipped import ensure_shipped
     from recommender.space import load_space
     from recommender.store import open_store
-    from recommender.tune import run_tune
+    from recommender.tune import default_pruner, run_tune
     from recommender.validate.runner import check_request
     from recommender.validate.trainers import default_space_for, trainer_for
 
@@ -92,6 +97,7 @@ def tune(
     space_name = space or default_space_for(dataset.modality)
     features = compute_metafeatures(dataset, seed=seed).features
     finite = {k: float(v) for k, v in features.items() if v is not None and math.isfinite(v)}
+    pruner = default_pruner() if prune else optuna.pruners.NopPruner()
     with open_store(db, lock_timeout=lock_timeout) as store:
         the_space = load_space(space_name, store)  # unknown: refused before any write
         message = ensure_shipped(store, the_space.name)
@@ -100,7 +106,8 @@ def tune(
         return run_tune(
             store, dataset, finite, space=the_space, budget=budget,
             epochs=epochs or trainer_for(the_space.name, dataset.modality).default_epochs,
-            device=dev, seed=seed, study_name=study, on_trial=on_trial, on_note=note,
+            device=dev, seed=seed, study_name=study, pruner=pruner, on_trial=on_trial,
+            on_note=note,
         )  # fmt: skip
 
 

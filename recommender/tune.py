@@ -9,10 +9,17 @@ transaction as soon as it finishes, as an ordinary run with source ``tune``, so 
 ``retrain`` learns from it. The same study continues after Ctrl-C or a killed process:
 trials left running are marked failed (and not proposed again), and the budget counts
 the trials already trained.
+
+Each epoch's validation value is reported to the study's pruner (:func:`default_pruner`
+unless the caller gives another): a trial far behind the finished ones at the same epoch
+stops there, is stored with status ``pruned`` and its curve so far, counts against the
+budget and is never proposed again. ``python -m pipelines.bench.bench_pruning`` measures
+what that saves and costs on the shipped packs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -45,7 +52,7 @@ class TuneTrial:
     number: int
     config: dict[str, Any]
     value: float | None
-    status: str  # ok | failed | diverged | interrupted
+    status: str  # ok | pruned | failed | diverged | interrupted
     source: str  # recommended | adaptive
     duration_s: float | None = None
 
@@ -105,6 +112,14 @@ def storage_url(store_path: str | Path) -> str | None:
     return f"sqlite:///{path.parent / (path.stem + '.optuna.db')}"
 
 
+def default_pruner() -> Any:
+    """Stop a trial whose best epoch so far is in the bottom quarter of the finished
+    trials' values at that epoch, from epoch 2 on, once 5 trials have finished."""
+    import optuna
+
+    return optuna.pruners.PercentilePruner(75.0, n_startup_trials=5, n_warmup_steps=2)
+
+
 def default_study_name(task: str, space: str) -> str:
     return f"{task}-{space}"
 
@@ -120,6 +135,7 @@ def run_tune(
     device: str,
     seed: int = 0,
     study_name: str | None = None,
+    pruner: Any = None,
     on_trial: OnTrial | None = None,
     on_note: OnNote | None = None,
 ) -> TuneResult:
@@ -134,6 +150,8 @@ def run_tune(
         budget: trained trials the study should hold (earlier calls' included).
         epochs: epochs per trial; ``device``: ``cpu`` or ``cuda``; ``seed``: everything's.
         study_name: the study to create or continue (default: ``<task>-<space>``).
+        pruner: an Optuna pruner for this call (default :func:`default_pruner`; Optuna's
+            ``NopPruner`` trains every trial to the end).
         on_trial: called after each trial is stored and told; ``on_note``: one-line notes.
 
     Raises:
@@ -154,7 +172,8 @@ def run_tune(
         parts.surrogate, metafeatures=parts.metafeatures, zero_shot=parts.zero_shot,
         seed=seed, prior=parts.prior,
     )  # fmt: skip
-    study = _open_study(name, storage, sampler, attrs, existing)
+    pruner = default_pruner() if pruner is None else pruner
+    study = _open_study(name, storage, sampler, pruner, attrs, existing)
     _fail_stale_trials(study, on_note)
     batch = start_batch(store, dataset, features, source=SOURCE)
     loop = _Loop(store, dataset, space, study, sampler, batch, epochs, device, seed)
@@ -188,15 +207,17 @@ def _load_study(name: str, storage: str | None, attrs: dict[str, Any]) -> bool:
 
 
 def _open_study(
-    name: str, storage: str | None, sampler: Any, attrs: dict[str, Any], existing: bool
-) -> optuna.Study:
+    name: str, storage: str | None, sampler: Any, pruner: Any, attrs: dict[str, Any],
+    existing: bool,
+) -> optuna.Study:  # fmt: skip
     import optuna
 
     if existing and storage is not None:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler)
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                 pruner=pruner)  # fmt: skip
     study = optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler, direction="maximize",
-        load_if_exists=True,
+        study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+        direction="maximize", load_if_exists=True,
     )  # fmt: skip
     for key, value in attrs.items():
         study.set_user_attr(key, value)
@@ -260,9 +281,21 @@ class _Loop:
         config = suggest_config(trial, self.space)
         source = self.sampler.sources.get(trial.number, "adaptive")
         trial.set_user_attr("source", source)
+        pruned: list[int] = []
+
+        def on_epoch(epoch: int, value: float) -> bool:
+            if epoch >= self.epochs or not math.isfinite(value):
+                return True  # the last epoch costs nothing more to finish
+            trial.report(float(value), epoch)
+            if trial.should_prune():
+                pruned.append(epoch)
+                return False
+            return True
+
         try:
             result = self.trainer.train(self.dataset, config, epochs=self.epochs,
-                                        seed=self.seed, device=self.device)  # fmt: skip
+                                        seed=self.seed, device=self.device,
+                                        on_epoch=on_epoch)  # fmt: skip
         except BaseException as err:
             # Not a trained trial (it does not count against the budget) and never proposed again.
             self.study.tell(trial, state=TrialState.FAIL)
@@ -272,6 +305,8 @@ class _Loop:
                     "same command to continue the study"
                 ) from None
             raise
+        if pruned and result.status == "ok":
+            result = dataclasses.replace(result, status="pruned")
         self._record(config, result)
         ok = result.status == "ok" and result.value is not None and math.isfinite(result.value)
         status = "ok" if ok else ("failed" if result.status == "ok" else result.status)
@@ -280,7 +315,8 @@ class _Loop:
         if ok:
             self.study.tell(trial, float(result.value))  # type: ignore[arg-type]
         else:
-            self.study.tell(trial, state=TrialState.FAIL)
+            state = TrialState.PRUNED if status == "pruned" else TrialState.FAIL
+            self.study.tell(trial, state=state)
         value = float(result.value) if ok else None  # type: ignore[arg-type]
         return TuneTrial(trial.number, dict(trial.params), value, status, source,
                          result.duration_s)  # fmt: skip
@@ -300,10 +336,11 @@ class _Loop:
 
 
 def _counts(t: optuna.trial.FrozenTrial) -> bool:
-    """A trial counts against the budget once trained (ok or failed, not interrupted)."""
+    """A trial counts against the budget once trained (ok, pruned or failed, not interrupted)."""
     from optuna.trial import TrialState
 
-    return t.state in (TrialState.COMPLETE, TrialState.FAIL) and "status" in t.user_attrs
+    done = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+    return t.state in done and "status" in t.user_attrs
 
 
 def _trial(t: optuna.trial.FrozenTrial) -> TuneTrial:

@@ -205,3 +205,32 @@ def test_a_study_of_another_task_is_refused(trained_store: Path, tmp_path: Path)
     assert other.exit_code != 0
     assert "study 'o': expected task 'toy_owner'" in other.stderr
     assert _store_state(trained_store) == before
+
+
+@pytest.mark.parametrize("flag", ["--prune", "--no-prune"])
+def test_pruned_trials_stop_early_are_stored_and_count(
+    trained_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str
+) -> None:
+    import optuna
+
+    from recommender import tune as tune_module
+
+    # A pruner that stops every trial after its first epoch (no score reaches 2).
+    monkeypatch.setattr(tune_module, "default_pruner", lambda: optuna.pruners.ThresholdPruner(2.0))
+    task = f"toy_prune{flag.replace('-', '_')}"
+    result = CliRunner().invoke(
+        cli,
+        ["tune", "--dataset", str(table(tmp_path, task)), "--target", "label", "--epochs", "3",
+         "--device", "cpu", "--db", str(trained_store), "--budget", "3", flag, "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    trials = json.loads(result.stdout)["trials"]
+    want = "pruned" if flag == "--prune" else "ok"
+    assert [t["status"] for t in trials] == [want] * 3
+    with DuckDBStore(trained_store, read_only=True) as store:
+        rows = store.con.execute(
+            "SELECT r.status, max(c.step) FROM runs r JOIN curves c USING (run_key) "
+            "WHERE r.task = ? GROUP BY r.run_key, r.status",
+            [task],
+        ).fetchall()
+    assert sorted(rows) == [(want, 1.0 if want == "pruned" else 3.0)] * 3

@@ -24,6 +24,8 @@ from recommender.cli.options import db_option, echo_json, echo_note, echo_table,
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for everything.")
 @click.option("--study", default=None,
               help="Study to create or continue (default: <dataset>-<space>).")  # fmt: skip
+@click.option("--prune/--no-prune", default=True, show_default=True,
+              help="Stop trials far behind the finished ones at the same epoch.")  # fmt: skip
 @click.option("--text-column", default=None, help="Text column of a text table.")
 @json_option
 @db_option
@@ -36,6 +38,7 @@ def tune(
     device: str,
     seed: int,
     study: str | None,
+    prune: bool,
     text_column: str | None,
     as_json: bool,
     db: Path | None,
@@ -47,7 +50,10 @@ def tune(
     few-shot model from the results so far. Every trial is stored with its learning
     curve as soon as it finishes (so `recommender retrain` learns from it) and kept in
     an Optuna study beside the store: after Ctrl-C, the same command (same --study)
-    continues, and --budget counts the trials already trained.
+    continues, and --budget counts the trials already trained. Once 5 trials have
+    finished, a trial whose best validation score so far is in the bottom quarter of
+    theirs at the same epoch (from epoch 2) stops there: status pruned, curve kept.
+    --no-prune trains every trial fully.
 
     Example: recommender tune --dataset train.csv --target label --budget 20 --epochs 10
     """
@@ -58,8 +64,8 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     result = run_tune(
         dataset_path, target, space=space, budget=budget, epochs=epochs, device=device,
-        seed=seed, study=study, text_column=text_column, db=db, lock_timeout=lock_timeout,
-        on_trial=_progress, on_note=echo_note,
+        seed=seed, study=study, prune=prune, text_column=text_column, db=db,
+        lock_timeout=lock_timeout, on_trial=_progress, on_note=echo_note,
     )  # fmt: skip
     if as_json:
         echo_json(result.as_dict())

@@ -1,0 +1,195 @@
+"""Does stopping hopeless trials early save time without losing quality? Replayed on the packs.
+
+The tuning loop of :mod:`pipelines.bench.bench_opening` (today's top-3, hedges, then
+expected improvement over the design configurations a pack's tasks all ran), on each
+task leave-one-task-out, with each trial replaying its stored learning curve epoch by
+epoch through an Optuna pruner of a real in-memory study: a pruned trial stops there,
+costs the epochs it ran, is not observed by the tuner (as in ``recommender tune``, where
+it is only never proposed again) and gives no value. Baseline: the same loop without a
+pruner (Optuna's ``NopPruner``).
+
+Reports, for each pruner, the mean regret of the best value after n trials (0 = the
+task's best run of the design, 1 = its median) and the share of the baseline's epochs
+and of its training time (each run's stored duration, prorated by its epochs) that the
+same n trials used.
+
+    python -m pipelines.bench.bench_pruning [--packs tabular,image]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.bench.bench_opening import PACKS, Scenarios, _key, pack_table
+from recommender.fewshot.acquisition import expected_improvement
+from recommender.fewshot.mixture import hedge_gain, mixture_posterior, scenario_weights
+from recommender.fewshot.tuner import N_HEDGE, N_SEED
+
+NS = (5, 10, 20)
+
+
+def pruners() -> dict[str, Callable[[], Any]]:
+    import optuna
+
+    from recommender.tune import default_pruner
+
+    return {
+        "none": optuna.pruners.NopPruner,
+        "default of tune": default_pruner,
+        "bottom quarter, from epoch 1": lambda: optuna.pruners.PercentilePruner(75.0, 5, 1),
+        "bottom half, from epoch 2": lambda: optuna.pruners.MedianPruner(5, 2),
+        "bottom half, from epoch 1": lambda: optuna.pruners.MedianPruner(5, 1),
+    }
+
+
+def pack_curves(name: str, space: Any, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Each task's validation curve (epochs) and duration for every design config ``x``."""
+    from recommender.shipped import PACKS as FILES
+    from recommender.shipped import shipped_dir
+
+    prefix, d = FILES[PACKS[name]], shipped_dir()
+    runs = pd.concat([pd.read_parquet(d / f"{prefix}{p}runs.parquet") for p in ("", "holdout_")])
+    curves = pd.concat(
+        [pd.read_parquet(d / f"{prefix}{p}curves.parquet") for p in ("", "holdout_")]
+    )
+    curves = curves[curves["name"].str.startswith("val_") & (curves["name"] != "val_loss")]
+    by_run = {rid: g.sort_values("step")["value"].to_numpy() for rid, g in curves.groupby("run_id")}
+    params = [c for c in runs.columns if c.startswith("param.")]
+    col = {_key(r): i for i, r in enumerate(x)}
+    out: dict[str, Any] = {}
+    for task, g in runs.groupby("task"):
+        configs = [{k[6:]: v for k, v in row.items() if pd.notna(v)} for row in
+                   g[params].to_dict("records")]  # fmt: skip
+        enc = space.encode([space.clip(c) for c in configs])
+        n_epochs = max(len(by_run.get(r, [])) for r in g["run_id"])
+        cur = np.full((len(x), n_epochs), np.nan)
+        secs = np.full(len(x), np.nan)
+        for e, rid, dur in zip(enc, g["run_id"], g["duration_s"], strict=True):
+            i = col.get(_key(e))
+            c = by_run.get(rid)
+            if i is not None and c is not None and len(c) == n_epochs:
+                cur[i], secs[i] = c, dur
+        out[str(task)] = (cur, secs)
+    return out
+
+
+def replay(
+    scen: Scenarios, x: np.ndarray, curves: np.ndarray, secs: np.ndarray, top: list[int],
+    pruner: Any, budget: int,
+) -> tuple[list[float], list[float], list[float]]:  # fmt: skip
+    """Best value, epochs and seconds used after each of ``budget`` trials."""
+    import optuna
+
+    study = optuna.create_study(direction="maximize", pruner=pruner)
+    tried: list[int] = []
+    observed: list[int] = []
+    best, epochs, seconds = -np.inf, 0.0, 0.0
+    bests, used, took = [], [], []
+    n_epochs = curves.shape[1]
+    for n in range(budget):
+        i = _next(scen, x, curves[:, -1], tried, observed, top, n)
+        tried.append(i)
+        trial = study.ask()
+        pruned, ran = False, n_epochs
+        for e in range(n_epochs):
+            trial.report(float(curves[i, e]), e + 1)
+            if e + 1 < n_epochs and trial.should_prune():
+                pruned, ran = True, e + 1
+                break
+        epochs += ran
+        seconds += secs[i] * ran / n_epochs
+        if pruned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, float(curves[i, -1]))
+            observed.append(i)
+            best = max(best, float(curves[i, -1]))
+        bests.append(best)
+        used.append(epochs)
+        took.append(seconds)
+    return bests, used, took
+
+
+def _next(scen: Scenarios, x: np.ndarray, y: np.ndarray, tried: list[int],
+          observed: list[int], top: list[int], n: int) -> int:  # fmt: skip
+    """The tuner's next design config: the list, hedges, then expected improvement."""
+    if n < N_SEED:
+        return top[n]
+    obs = y[observed]
+    s_obs = scen.scenario_scores(x[observed]) if observed else np.empty((len(scen.z), 0))
+    if len(observed) < N_HEDGE or len(observed) < 2:
+        chosen = scen.scenario_scores(x[tried])
+        score = hedge_gain(scen.scenario_scores(x), chosen, scenario_weights(s_obs, obs))
+    else:
+        post = mixture_posterior(scen, x[observed], obs)
+        mu, sd = post.predict(x)
+        score = expected_improvement(mu, sd, float(post.u_obs.max()))
+    score[tried] = -np.inf
+    return int(np.argmax(score))
+
+
+def bench_pack(name: str) -> str:
+    from recommender.evaluate import TUNING_GRID
+    from recommender.normalize import normalize_values, regret
+    from recommender.ranking import recommend_with
+    from recommender.surrogate.model import fit_surrogate
+
+    data, tasks, x, _ = pack_table(PACKS[name])
+    per_task = pack_curves(name, data.space, x)
+    keep = [t for t in tasks if all(np.isfinite(a).all() for a in per_task[t])]
+    finals = np.stack([per_task[t][0][:, -1] for t in keep])
+    z = np.stack([normalize_values(v, maximize=True, method="copula") for v in finals])
+    flat = np.nan_to_num(x, nan=-1.0)
+    budget = max(NS)
+    rows: dict[str, list[tuple[list[float], list[float], list[float]]]] = {}
+    for i, task in enumerate(keep):
+        others = [j for j in range(len(keep)) if j != i]
+        model = fit_surrogate(data.subset([keep[j] for j in others]), params=dict(TUNING_GRID[0]))
+        recs = recommend_with(model, data.metafeatures[task], top_k=N_SEED)
+        enc = np.nan_to_num(data.space.encode([r.config for r in recs]), nan=-1.0)
+        top = [int(np.argmin(((flat - e) ** 2).sum(axis=1))) for e in enc]
+        curves, secs = per_task[task]
+        scen = Scenarios(z[others], x)
+        for label, make in pruners().items():
+            bests, used, took = replay(scen, x, curves, secs, top, make(), budget)
+            y = curves[:, -1]
+            rows.setdefault(label, []).append(([regret(b, y) for b in bests], used, took))
+    n_epochs = next(iter(per_task.values()))[0].shape[1]
+    lines = [f"{name} ({len(keep)} tasks, {len(x)} design configs, {n_epochs} epochs a run)", "",
+             "| pruner | " + " | ".join(f"regret n={n}" for n in NS) + " | "
+             + " | ".join(f"epochs n={n}" for n in NS) + " | time n=20 |",
+             "|---|" + "---:|" * (2 * len(NS) + 1)]  # fmt: skip
+    base = rows["none"]
+    for label, res in rows.items():
+        reg = np.mean([r[0] for r in res], axis=0)
+        ep = [np.mean([r[1][n - 1] / b[1][n - 1] for r, b in zip(res, base, strict=True)])
+              for n in NS]  # fmt: skip
+        tm = np.mean([r[2][-1] / b[2][-1] for r, b in zip(res, base, strict=True)])
+        lines.append(f"| {label} | " + " | ".join(f"{reg[n - 1]:.3f}" for n in NS) + " | "
+                     + " | ".join(f"{e:.2f}" for e in ep) + f" | {tm:.2f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--packs", default="tabular,image")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")  # the residual GP's convergence notes
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for name in [p.strip() for p in args.packs.split(",") if p.strip()]:
+        if name not in PACKS:
+            sys.exit(f"--packs: expected some of {', '.join(PACKS)}, got {name}")
+        print(bench_pack(name) + "\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
