@@ -34,7 +34,7 @@ def tune(
     device: str = "auto",
     seed: int = 0,
     study: str | None = None,
-    prune: bool = True,
+    prune: bool = False,
     problem: str | None = None,
     text_column: str | None = None,
     max_rows: int | None = None,
@@ -62,7 +62,7 @@ def tune(
         seed: seed of the suggestions and of every training run.
         study: the study's name (default: ``<task>-<space>``).
         prune: stop trials far behind the finished ones at the same epoch
-            (:func:`~recommender.tune.default_pruner`); ``False`` trains every trial fully.
+            (:func:`~recommender.tune.default_pruner`, off by default: see there).
         db: store file; ``lock_timeout``: seconds to wait for a busy store.
         on_trial: called with each finished trial and the progress.
         on_note: receives notes, one line each.
@@ -76,8 +76,6 @@ def tune(
         SpaceError: unknown space.
         TuneInterrupted: Ctrl-C; the trials finished before it are kept.
     """
-    import optuna
-
     from recommender.metafeatures import compute_metafeatures
     from recommender.shipped import ensure_shipped
     from recommender.space import load_space
@@ -97,17 +95,16 @@ def tune(
     space_name = space or default_space_for(dataset.modality)
     features = compute_metafeatures(dataset, seed=seed).features
     finite = {k: float(v) for k, v in features.items() if v is not None and math.isfinite(v)}
-    pruner = default_pruner() if prune else optuna.pruners.NopPruner()
     with open_store(db, lock_timeout=lock_timeout) as store:
         the_space = load_space(space_name, store)  # unknown: refused before any write
         message = ensure_shipped(store, the_space.name)
         if message:
             note(message)
+        epochs = epochs or trainer_for(the_space.name, dataset.modality).default_epochs
         return run_tune(
-            store, dataset, finite, space=the_space, budget=budget,
-            epochs=epochs or trainer_for(the_space.name, dataset.modality).default_epochs,
-            device=dev, seed=seed, study_name=study, pruner=pruner, on_trial=on_trial,
-            on_note=note,
+            store, dataset, finite, space=the_space, budget=budget, epochs=epochs,
+            device=dev, seed=seed, study_name=study,
+            pruner=default_pruner(epochs) if prune else None, on_trial=on_trial, on_note=note,
         )  # fmt: skip
 
 

@@ -207,7 +207,7 @@ def test_a_study_of_another_task_is_refused(trained_store: Path, tmp_path: Path)
     assert _store_state(trained_store) == before
 
 
-@pytest.mark.parametrize("flag", ["--prune", "--no-prune"])
+@pytest.mark.parametrize("flag", ["--prune", "--no-prune", "--json"])  # --json: the default
 def test_pruned_trials_stop_early_are_stored_and_count(
     trained_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str
 ) -> None:
@@ -216,7 +216,9 @@ def test_pruned_trials_stop_early_are_stored_and_count(
     from recommender import tune as tune_module
 
     # A pruner that stops every trial after its first epoch (no score reaches 2).
-    monkeypatch.setattr(tune_module, "default_pruner", lambda: optuna.pruners.ThresholdPruner(2.0))
+    monkeypatch.setattr(
+        tune_module, "default_pruner", lambda e: optuna.pruners.ThresholdPruner(2.0)
+    )
     task = f"toy_prune{flag.replace('-', '_')}"
     result = CliRunner().invoke(
         cli,
