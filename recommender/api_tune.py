@@ -61,11 +61,9 @@ def tune(
         device: ``"auto"`` (the GPU when there is one), ``"cpu"`` or ``"cuda[:N]"``.
         seed: seed of the suggestions and of every training run.
         study: the study's name (default: ``<task>-<space>``).
-        prune: stop trials far behind the finished ones at the same epoch
-            (:func:`~recommender.tune.default_pruner`, off by default: see there).
+        prune: stop hopeless trials early (:func:`~recommender.tune.default_pruner`).
         db: store file; ``lock_timeout``: seconds to wait for a busy store.
-        on_trial: called with each finished trial and the progress.
-        on_note: receives notes, one line each.
+        on_trial: called with each finished trial and the progress; ``on_note``: notes.
 
     Returns:
         A :class:`~recommender.tune.TuneResult` with every trial of the study.

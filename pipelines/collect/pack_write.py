@@ -78,7 +78,17 @@ def main(argv: list[str] | None = None) -> None:
         get_pack(args.pack)  # registers the suite
         suite = {"image": "image_suite", "text": "text_suite", "tabular": "tabular_suite"}
         module = __import__(f"pipelines.collect.{suite[args.pack]}", fromlist=["readme_table"])
-        print(module.readme_table())
+        if args.pack != "tabular":
+            print(module.readme_table())
+            return
+        import pandas as pd  # the tables the written pack holds
+
+        out = Path(args.out)
+        files = [out / "runs.parquet", out / "holdout_runs.parquet"]
+        tasks = {
+            t for f in files if f.exists() for t in pd.read_parquet(f, columns=["task"])["task"]
+        }
+        print(module.readme_table(tasks))
         return
     write_pack(get_pack(args.pack), Path(args.work_dir), Path(args.out),
                train_model=not args.no_model, partial=args.partial)  # fmt: skip

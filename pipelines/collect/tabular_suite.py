@@ -109,13 +109,15 @@ def _pack() -> Pack:
 register_pack("tabular", _pack)
 
 
-def readme_table() -> str:
-    """The scanned tables as the Markdown table of ``data/README.md``."""
+def readme_table(included: set[str] | None = None) -> str:
+    """The scanned tables (those in ``included``, if given) as ``data/README.md``'s table."""
     lines = [
         "| id | split | loader | target | problem | dropped columns |",
         "|---|---|---|---|---|---|",
     ]
-    for e in scanned():
+    for e in collection_order(scanned()):
+        if included is not None and e["id"] not in included:
+            continue
         drop = ", ".join(e["drop"]) or "-"
         lines.append(f"| {e['id']} | {e['split']} | `{e['item']}/{e['package']}` | "
                      f"{e['target']} | {e['problem']} | {drop} |")  # fmt: skip

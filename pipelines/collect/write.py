@@ -1,8 +1,7 @@
 """Turn the collection's work folder into the shipped files of ``data/``.
 
 ``runs.parquet`` (the run-table convention of ``recommender ingest``), ``curves.parquet``,
-``metafeatures.parquet``; the same three with a ``holdout_`` prefix for the datasets kept
-out of training; ``SHA256SUMS``; and, unless asked not to, the shipped surrogate.
+``metafeatures.parquet`` and ``SHA256SUMS``: the pieces ``pack_write`` puts together.
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from pipelines.collect.suite import HOLDOUT
 
 SPACE = "tabular_mlp"
 SCORE = "val_score"  # balanced accuracy or R^2: one higher-is-better name for every task
@@ -76,7 +73,6 @@ def _metafeature_frame(mfs: dict[str, dict[str, Any]], tasks: set[str]) -> pd.Da
 
 # Packs this writer ships: (file prefix, space, datasets of that modality). The text and
 # image packs are written by pipelines.collect.pack_write from their own collections.
-PACKS = (("", "tabular_mlp", "tabular"),)
 
 
 def _write_part(out: Path, prefix: str, runs: pd.DataFrame, curves: pd.DataFrame,
@@ -89,38 +85,6 @@ def _write_part(out: Path, prefix: str, runs: pd.DataFrame, curves: pd.DataFrame
     _metafeature_frame(mfs, set(subset["task"])).dropna(axis=1, how="all").to_parquet(
         out / f"{prefix}metafeatures.parquet", index=False, compression="zstd"
     )
-
-
-def write_data(work: Path, out: Path, *, train_model: bool = True) -> None:
-    from pipelines.collect.suite import by_id
-
-    records, mfs = _load(work)
-    if not records:
-        raise SystemExit(
-            f"no runs in {work}; run the collection first, or retrain the shipped models "
-            "from data/ with: python -m pipelines.retrain.shipped"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    runs, curves = tables(records)
-    modality = runs["task"].map(lambda t: by_id(t).modality)
-    for prefix, space, kind in PACKS:
-        mine = modality == kind
-        if not mine.any():
-            continue
-        hold = runs["task"].isin(HOLDOUT) & mine
-        _write_part(out, prefix, runs[mine & ~hold], curves, mfs)
-        if hold.any():
-            _write_part(out, "holdout_", runs[hold], curves, mfs)
-        n_train = runs.loc[mine & ~hold, "task"].nunique()
-        print(
-            f"{space}: {(mine & ~hold).sum()} training runs on {n_train} datasets, "
-            f"{hold.sum()} holdout runs on {runs.loc[hold, 'task'].nunique()} datasets -> {out}"
-        )
-        if train_model:
-            from pipelines.collect.train_default import train_default
-
-            train_default(out, space=space, prefix=prefix)
-    write_checksums(out)
 
 
 def write_checksums(out: Path) -> None:

@@ -222,7 +222,9 @@ def test_parallel_cap_counts_memory(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_ctrl_c_during_parallel_keeps_finished_runs(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the process group, as a terminal sends it) after the first run."""
     table = tmp_path / "blobs.csv"
-    blobs_frame(n=200).to_csv(table, index=False)
+    # Runs of a few seconds each, so the signal lands while the others train even when a
+    # loaded machine is slow to deliver it (with 200 rows all six once finished first).
+    blobs_frame(n=3000).to_csv(table, index=False)
     db = tmp_path / "store.duckdb"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RECOMMENDER_DB": str(db),
            "XDG_DATA_HOME": str(tmp_path / "xdg"), "PYTHONFAULTHANDLER": "1"}  # fmt: skip
