@@ -81,40 +81,41 @@ def replay(
 ) -> list[int]:
     """The configs (rows of ``x``) the tuner tries, in order, on a task with values ``y``."""
     tried: list[int] = []
-    for n in range(budget):
-        if n < n_seed:
-            tried.append(top[n])
-            continue
-        obs = y[tried]
-        s_obs = scen.scenario_scores(x[tried])
-        if n < N_HEDGE:
-            score = hedge_gain(scen.scenario_scores(x), s_obs, scenario_weights(s_obs, obs))
-        else:
-            post = mixture_posterior(scen, x[tried], obs)
-            mu, sd = post.predict(x)
-            score = expected_improvement(mu, sd, float(post.u_obs.max()))
-        score[tried] = -np.inf
-        tried.append(int(np.argmax(score)))
+    for _ in range(budget):
+        tried.append(next_pick(scen, x, y, tried, tried, top, n_seed))
     return tried
 
 
+def next_pick(scen: Scenarios, x: np.ndarray, y: np.ndarray, tried: list[int],
+              observed: list[int], top: list[int], n_seed: int) -> int:  # fmt: skip
+    """The tuner's next design config after ``tried`` (of which ``observed`` gave values
+    ``y``): the list's first ``n_seed``, hedges until ``N_HEDGE`` values, then expected
+    improvement."""
+    if len(tried) < n_seed:
+        return top[len(tried)]
+    obs = y[observed]
+    s_obs = scen.scenario_scores(x[observed]) if observed else np.empty((len(scen.z), 0))
+    if len(observed) < max(N_HEDGE, 2):
+        chosen = scen.scenario_scores(x[tried])
+        score = hedge_gain(scen.scenario_scores(x), chosen, scenario_weights(s_obs, obs))
+    else:
+        post = mixture_posterior(scen, x[observed], obs)
+        mu, sd = post.predict(x)
+        score = expected_improvement(mu, sd, float(post.u_obs.max()))
+    score[tried] = -np.inf
+    return int(np.argmax(score))
+
+
 def bench_pack(name: str) -> str:
-    from recommender.evaluate import TUNING_GRID
     from recommender.normalize import normalize_values, regret
-    from recommender.ranking import recommend_with
-    from recommender.surrogate.model import fit_surrogate
 
     data, tasks, x, values = pack_table(PACKS[name])
     z = np.stack([normalize_values(v, maximize=True, method="copula") for v in values])
-    flat = np.nan_to_num(x, nan=-1.0)
     results: dict[Any, list[list[float]]] = {n: [] for n in OPENINGS}
     results["list"] = []
     for i, task in enumerate(tasks):
         others = [j for j in range(len(tasks)) if j != i]
-        model = fit_surrogate(data.subset([tasks[j] for j in others]), params=dict(TUNING_GRID[0]))
-        recs = recommend_with(model, data.metafeatures[task], top_k=5)
-        enc = np.nan_to_num(data.space.encode([r.config for r in recs]), nan=-1.0)
-        top = [int(np.argmin(((flat - e) ** 2).sum(axis=1))) for e in enc]
+        top = list_picks(data, task, [tasks[j] for j in others], x, 5)
         y = values[i]
         results["list"].append([regret(y[top[0]], y), regret(y[top].max(), y)])
         scen = Scenarios(z[others], x)
@@ -133,15 +134,34 @@ def bench_pack(name: str) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def list_picks(data: Any, task: str, others: list[str], x: np.ndarray, k: int) -> list[int]:
+    """Rows of design configs ``x`` nearest today's top-``k`` for ``task``, from a
+    surrogate fit on the ``others`` tasks."""
+    from recommender.evaluate import TUNING_GRID
+    from recommender.ranking import recommend_with
+    from recommender.surrogate.model import fit_surrogate
+
+    model = fit_surrogate(data.subset(others), params=dict(TUNING_GRID[0]))
+    recs = recommend_with(model, data.metafeatures[task], top_k=k)
+    enc = np.nan_to_num(data.space.encode([r.config for r in recs]), nan=-1.0)
+    flat = np.nan_to_num(x, nan=-1.0)
+    return [int(np.argmin(((flat - e) ** 2).sum(axis=1))) for e in enc]
+
+
+def run(bench: Any, doc: str) -> None:
+    """Command line of a pack replay: ``bench(pack name)`` for each of ``--packs``."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--packs", default="tabular,image")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")  # the residual GP's convergence notes
     for name in [p.strip() for p in args.packs.split(",") if p.strip()]:
         if name not in PACKS:
             sys.exit(f"--packs: expected some of {', '.join(PACKS)}, got {name}")
-        print(bench_pack(name) + "\n", flush=True)
+        print(bench(name) + "\n", flush=True)
+
+
+def main() -> None:
+    run(bench_pack, __doc__ or "")
 
 
 if __name__ == "__main__":

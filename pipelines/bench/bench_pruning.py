@@ -19,19 +19,22 @@ took for n trials (a pruning loop runs more trials in it).
 
 from __future__ import annotations
 
-import argparse
-import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pipelines.bench.bench_opening import PACKS, Scenarios, _key, pack_table
-from recommender.fewshot.acquisition import expected_improvement
-from recommender.fewshot.mixture import hedge_gain, mixture_posterior, scenario_weights
-from recommender.fewshot.tuner import N_HEDGE, N_SEED
+from pipelines.bench.bench_opening import (
+    PACKS,
+    Scenarios,
+    _key,
+    list_picks,
+    next_pick,
+    pack_table,
+    run,
+)
+from recommender.fewshot.tuner import N_SEED
 
 NS = (5, 10, 20)
 
@@ -95,8 +98,8 @@ def replay(
     best, epochs, seconds = -np.inf, 0.0, 0.0
     bests, used, took = [], [], []
     n_epochs = curves.shape[1]
-    for n in range(budget):
-        i = _next(scen, x, curves[:, -1], tried, observed, top, n)
+    for _ in range(budget):
+        i = next_pick(scen, x, curves[:, -1], tried, observed, top, N_SEED)
         tried.append(i)
         trial = study.ask()
         pruned, ran = False, n_epochs
@@ -119,44 +122,19 @@ def replay(
     return bests, used, took
 
 
-def _next(scen: Scenarios, x: np.ndarray, y: np.ndarray, tried: list[int],
-          observed: list[int], top: list[int], n: int) -> int:  # fmt: skip
-    """The tuner's next design config: the list, hedges, then expected improvement."""
-    if n < N_SEED:
-        return top[n]
-    obs = y[observed]
-    s_obs = scen.scenario_scores(x[observed]) if observed else np.empty((len(scen.z), 0))
-    if len(observed) < N_HEDGE or len(observed) < 2:
-        chosen = scen.scenario_scores(x[tried])
-        score = hedge_gain(scen.scenario_scores(x), chosen, scenario_weights(s_obs, obs))
-    else:
-        post = mixture_posterior(scen, x[observed], obs)
-        mu, sd = post.predict(x)
-        score = expected_improvement(mu, sd, float(post.u_obs.max()))
-    score[tried] = -np.inf
-    return int(np.argmax(score))
-
-
 def bench_pack(name: str) -> str:
-    from recommender.evaluate import TUNING_GRID
     from recommender.normalize import normalize_values, regret
-    from recommender.ranking import recommend_with
-    from recommender.surrogate.model import fit_surrogate
 
     data, tasks, x, _ = pack_table(PACKS[name])
     per_task = pack_curves(name, data.space, x)
     keep = [t for t in tasks if all(np.isfinite(a).all() for a in per_task[t])]
     finals = np.stack([per_task[t][0][:, -1] for t in keep])
     z = np.stack([normalize_values(v, maximize=True, method="copula") for v in finals])
-    flat = np.nan_to_num(x, nan=-1.0)
     budget = 2 * max(NS)  # a pruning loop runs more trials in the baseline's time
     rows: dict[str, list[tuple[list[float], list[float], list[float]]]] = {}
     for i, task in enumerate(keep):
         others = [j for j in range(len(keep)) if j != i]
-        model = fit_surrogate(data.subset([keep[j] for j in others]), params=dict(TUNING_GRID[0]))
-        recs = recommend_with(model, data.metafeatures[task], top_k=N_SEED)
-        enc = np.nan_to_num(data.space.encode([r.config for r in recs]), nan=-1.0)
-        top = [int(np.argmin(((flat - e) ** 2).sum(axis=1))) for e in enc]
+        top = list_picks(data, task, [keep[j] for j in others], x, N_SEED)
         curves, secs = per_task[task]
         scen = Scenarios(z[others], x)
         for label, make in pruners(curves.shape[1]).items():
@@ -190,17 +168,10 @@ def _at_time(res: tuple[list[float], list[float], list[float]], seconds: float) 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--packs", default="tabular,image")
-    args = ap.parse_args()
-    warnings.filterwarnings("ignore")  # the residual GP's convergence notes
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    for name in [p.strip() for p in args.packs.split(",") if p.strip()]:
-        if name not in PACKS:
-            sys.exit(f"--packs: expected some of {', '.join(PACKS)}, got {name}")
-        print(bench_pack(name) + "\n", flush=True)
+    run(bench_pack, __doc__ or "")
 
 
 if __name__ == "__main__":
