@@ -117,7 +117,7 @@ def default_pruner(epochs: int) -> Any:
     once 5 trials have finished.
 
     Off by default: replayed on the shipped packs
-    (``python -m pipelines.bench.bench_pruning``), it saved 8 % of the training time of 20
+    (``python -m pipelines.bench.bench_pruning``), it saved 9 % of the training time of 20
     tabular trials and 29 % of 20 image trials, but found no better configurations in the
     same time than training every trial fully, and worse ones on the image pack.
     """
