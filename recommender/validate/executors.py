@@ -5,7 +5,9 @@ Every executor offers the same steps, so one loop (:func:`run_each`) drives them
 take each ``result``; ``cancel`` what is left when the loop stops early. Results are
 handled as they finish, so an interrupted validation keeps every run finished so far:
 on Ctrl-C, calls that already finished (``finished``) are handled before the loop stops.
-Local worker processes ignore Ctrl-C; the parent stops them.
+Local worker processes ignore Ctrl-C; the parent stops them. A Ctrl-C that comes while a
+result is being handled (stored) takes effect right after it (:func:`interrupts_deferred`):
+inside a DuckDB statement it could otherwise be absorbed by the statement and lost.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -54,14 +57,37 @@ def run_each(
     try:
         while pending:
             for handle in executor.wait(list(pending)):
-                done(pending.pop(handle), executor.result(handle))
+                with interrupts_deferred():
+                    done(pending.pop(handle), executor.result(handle))
     except KeyboardInterrupt:
-        for handle in executor.finished(list(pending)):
-            done(pending.pop(handle), executor.result(handle))
+        with interrupts_deferred():
+            for handle in executor.finished(list(pending)):
+                done(pending.pop(handle), executor.result(handle))
         raise
     finally:
         for handle in pending:
             executor.cancel(handle)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that comes during the block; raise it when the block ends.
+
+    Only in the main thread and while Python's own handler is installed (a caller's
+    handler is left alone); a block that raises keeps its exception.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):  # fmt: skip
+        yield
+        return
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt
 
 
 class _Deferred(Generic[T]):

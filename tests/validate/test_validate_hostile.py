@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -282,3 +283,16 @@ def test_check_request_needs_no_store() -> None:
     )
     with pytest.raises(DatasetError, match="identifier-like"):
         check_request(only_ids, device="cpu")
+
+
+def test_a_ctrl_c_while_a_result_is_stored_comes_right_after_it() -> None:
+    from recommender.validate.executors import interrupts_deferred
+
+    reached = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the signal is handled here, and held
+            reached.append("end of block")
+    assert reached == ["end of block"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
