@@ -220,6 +220,13 @@ def test_parallel_cap_counts_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     assert executors.cap_parallel("local", 64)[0] == 64
 
 
+def _foreground() -> None:
+    """Start the child as a terminal starts a foreground command: Ctrl-C not ignored. (A
+    test run started in the background by a non-interactive shell ignores SIGINT, and its
+    children would inherit that.)"""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_parallel_keeps_finished_runs(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the process group, as a terminal sends it) after the first run."""
     table = tmp_path / "blobs.csv"
@@ -234,7 +241,7 @@ def test_ctrl_c_during_parallel_keeps_finished_runs(tmp_path: Path) -> None:
                "--epochs", "60", "--device", "cpu"]  # fmt: skip
     proc = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        start_new_session=True,
+        start_new_session=True, preexec_fn=_foreground,
     )  # fmt: skip
     try:
         assert proc.stderr is not None
@@ -289,10 +296,14 @@ def test_a_ctrl_c_while_a_result_is_stored_comes_right_after_it() -> None:
     from recommender.validate.executors import interrupts_deferred
 
     reached = []
-    with pytest.raises(KeyboardInterrupt):
-        with interrupts_deferred():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)  # the signal is handled here, and held
-            reached.append("end of block")
-    assert reached == ["end of block"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts_deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # the signal is handled here, and held
+                reached.append("end of block")
+        assert reached == ["end of block"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
