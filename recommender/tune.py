@@ -185,8 +185,7 @@ def run_tune(
                         existing)  # fmt: skip
     _fail_stale_trials(study, on_note)
     batch = start_batch(store, dataset, features, source=SOURCE)
-    loop = _Loop(store, dataset, space, study, sampler, batch, epochs, device, seed)
-    loop.pruner = pruner
+    loop = _Loop(store, dataset, space, study, sampler, batch, epochs, device, seed, pruner)
     with store.released():  # other processes may use the store while trials train
         loop.run(budget, on_trial)
     return TuneResult(dataset.name, space.name, name, storage, loop.metric,
@@ -259,6 +258,7 @@ class _Loop:
         epochs: int,
         device: str,
         seed: int,
+        pruner: Any = None,
     ) -> None:
         from recommender.validate.trainers import trainer_for
         from recommender.validate.training import metric_name_for
@@ -269,7 +269,7 @@ class _Loop:
         self.trainer = trainer_for(space.name, dataset.modality)
         self.metric = metric_name_for(dataset.problem_type)
         self.times: list[float] = []
-        self.pruner: Any = None  # reports each epoch to the study's pruner when set
+        self.pruner = pruner  # when set, each epoch is reported to the study's pruner
 
     def run(self, budget: int, on_trial: OnTrial | None) -> None:
         done = sum(_counts(t) for t in self.study.get_trials(deepcopy=False))

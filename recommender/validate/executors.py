@@ -7,7 +7,8 @@ handled as they finish, so an interrupted validation keeps every run finished so
 on Ctrl-C, calls that already finished (``finished``) are handled before the loop stops.
 Local worker processes ignore Ctrl-C; the parent stops them. A Ctrl-C that comes while a
 result is being handled (stored) takes effect right after it (:func:`interrupts_deferred`):
-inside a DuckDB statement it could otherwise be absorbed by the statement and lost.
+a write and a Ctrl-C never overlap (inside a DuckDB statement, whose own signal check could
+take it, the interrupt is not relied on).
 """
 
 from __future__ import annotations
