@@ -459,3 +459,14 @@ def test_wide_files_are_checked_in_chunks_with_the_same_result(monkeypatch) -> N
     whole = stored(1000)
     assert len(whole[0]) == 2 and len(whole[1]) == 3  # good rows and rows with reasons
     assert stored(2) == whole and stored(1) == whole
+
+
+def test_info_of_a_missing_store_says_so(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "x.duckdb"
+    result = run("store", "info", "--db", str(missing))
+    assert result.exit_code == 0, result.output
+    assert "no store file at this path" in result.output
+    assert not missing.parent.exists()
+    made = tmp_path / "s.duckdb"
+    assert run("ingest", str(_runs_csv(tmp_path / "runs.csv", 5)), "--db", str(made)).exit_code == 0
+    assert "no store file" not in run("store", "info", "--db", str(made)).output

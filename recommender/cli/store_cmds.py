@@ -84,11 +84,14 @@ def store_info(db: Path | None, lock_timeout: float | None, as_json: bool) -> No
 
     with open_store(db, read_only=True, lock_timeout=lock_timeout) as s:
         info = s.info()
+        missing = s.in_memory and s.path != ":memory:"
     if as_json:
         echo_json(info)
     else:
         for k, v in info.items():
             click.echo(f"{k:15} {v}")
+        if missing:
+            click.echo("(no store file at this path: an empty store is shown)")
 
 
 @store.command("upgrade")
