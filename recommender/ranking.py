@@ -14,7 +14,7 @@ from recommender.errors import DatasetError
 from recommender.portfolio import explain, hedges, recommend_encoded, select
 from recommender.space import Space
 from recommender.surrogate.model import FittedSurrogate
-from recommender.tables import format_cell, format_table, wrap_items
+from recommender.tables import config_lines, format_table, wrap_items
 from recommender.types import Recommendation
 
 PLAIN_RULE = "portfolio"  # the rule of a model that found no per-dataset signal
@@ -202,15 +202,14 @@ def _table_row(r: dict[str, Any]) -> dict[str, Any]:
 
 def _details(r: dict[str, Any], *, similar: bool) -> list[str]:
     """A pick's indented lines: its config, then (``similar``) the tasks weighing most."""
-    width = WIDTH - len(INDENT)
-    lines = wrap_items(
-        _listed(f"{k}={format_cell(v)}" for k, v in r["config"].items()), width=width
-    )
+    lines = config_lines(r["config"], width=WIDTH, indent=INDENT)
     tasks = r["explanation"].get("similar_tasks") or []
     if similar and tasks:
         said = _listed(f"{n['task']} ({n['weight']:.2f}, {n['score_there']:+.2f})" for n in tasks)
-        lines += wrap_items(["similar tasks (weight, score there):", *said], width=width)
-    return [INDENT + line for line in lines]
+        head = "similar tasks (weight, score there):"
+        said = wrap_items([head, *said], width=WIDTH - len(INDENT))
+        lines += [INDENT + line for line in said]
+    return lines
 
 
 def _listed(items: Iterable[str]) -> list[str]:

@@ -46,6 +46,19 @@ def format_cell(value: Any) -> str:
     return str(value)
 
 
+def config_lines(config: dict[str, Any], *, width: int = 100, indent: str = " " * 6) -> list[str]:
+    """A config's ``name=value`` items, indented and wrapped, for the lines under its row
+    in a table (:func:`format_table`'s ``details``); none is over ``width`` characters.
+    Unset (``None``) parameters are left out.
+
+    >>> config_lines({"lr": 0.001, "depth": 3, "momentum": None}, width=16, indent="  ")
+    ['  lr=0.001,', '  depth=3']
+    """
+    items = [f"{k}={format_cell(v)}" for k, v in config.items() if v is not None]
+    items = [f"{x}," for x in items[:-1]] + items[-1:]
+    return [indent + line for line in wrap_items(items, width=width - len(indent))]
+
+
 def wrap_items(items: list[str], *, width: int, sep: str = " ") -> list[str]:
     """``items`` joined by ``sep`` in lines of at most ``width`` characters.
 

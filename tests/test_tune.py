@@ -66,6 +66,21 @@ def tune_runs(db: Path, task: str) -> int:
     return int(row[0]) if row else 0
 
 
+def test_tune_prints_a_table_with_each_config_under_its_trial(
+    trained_store: Path, tmp_path: Path
+) -> None:
+    result = tune(trained_store, table(tmp_path, "toy_table"), "--budget", "4")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["trial", "source", "status", "val_balanced_accuracy"]
+    rows = [line for line in lines[2:] if not line.startswith(" ")]
+    assert [r.split()[:2] for r in rows] == [[str(i), s] for i, s in enumerate(
+        ["recommended"] * 3 + ["adaptive"])]  # fmt: skip
+    assert lines[3].startswith("      learning_rate=")  # trial 0's config, under its row
+    assert max(len(line) for line in lines) <= 100
+    assert "best val_balanced_accuracy=" in result.stderr
+
+
 def test_tune_prints_best_and_trials_as_json(trained_store: Path, tmp_path: Path) -> None:
     result = tune(trained_store, table(tmp_path, "toy_json"), "--budget", "6", "--json")
     assert result.exit_code == 0, result.output

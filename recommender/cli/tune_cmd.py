@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from recommender.cli.options import db_option, echo_json, echo_note, echo_table, json_option
+from recommender.cli.options import db_option, echo_json, echo_note, json_option
+from recommender.tables import config_lines, format_table
 
 
 @click.command("tune")
@@ -71,7 +72,9 @@ def tune(
     if as_json:
         echo_json(result.as_dict())
         return
-    echo_table([_row(t.as_dict(), result.metric) for t in result.trials])
+    dicts = [t.as_dict() for t in result.trials]
+    details = [config_lines(d["config"]) for d in dicts]
+    click.echo(format_table([_row(d, result.metric) for d in dicts], details=details))
     best = result.best
     click.echo(
         f"study {result.study}: {len(result.trials)} trials for task {result.task} "
@@ -107,5 +110,4 @@ def _row(d: dict[str, Any], metric: str) -> dict[str, Any]:
         "source": d["source"],
         "status": d["status"],
         metric: d["value"],
-        "config": {k: v for k, v in d["config"].items() if v is not None},
     }

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from recommender.cli.options import db_option, echo_json, echo_note, echo_table, json_option
+from recommender.cli.options import db_option, echo_json, echo_note, json_option
+from recommender.tables import config_lines, format_table
 
 
 @click.command("validate")
@@ -88,7 +89,8 @@ def validate(
     if as_json:
         echo_json(rows)
         return
-    echo_table([_row(r) for r in rows])
+    details = [config_lines(r["config"]) for r in rows]
+    click.echo(format_table([_row(r) for r in rows], details=details))
     click.echo(
         f"{len(rows)} runs stored for task {report.task} (space {report.space}, "
         f"metric {report.metric}).",
@@ -113,5 +115,4 @@ def _row(d: dict[str, Any]) -> dict[str, Any]:
         d["metric"]: d["value"],
         "best_epoch": d["best_epoch"],
         "time_s": d["duration_s"],
-        "config": {k: v for k, v in d["config"].items() if v is not None},
     }
