@@ -12,8 +12,9 @@ improvement under :func:`~recommender.fewshot.mixture.mixture_posterior`.
 
 Prints the mean regret of the best so far after n trials (0 = the task's best run of the
 design, 1 = its median) for each opening, next to today's list (top-1, best of top-5).
+``--variants`` adds the shipped loop with one setting changed (see :data:`VARIANTS`).
 
-    python -m pipelines.bench.bench_opening [--packs tabular,image,text]
+    python -m pipelines.bench.bench_opening [--packs tabular,image,text] [--variants]
 """
 
 from __future__ import annotations
@@ -23,24 +24,51 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from recommender.fewshot.acquisition import expected_improvement
-from recommender.fewshot.mixture import hedge_gain, mixture_posterior, scenario_weights
-from recommender.fewshot.tuner import N_HEDGE
+from recommender.fewshot.mixture import (
+    MIN_EVIDENCE,
+    hedge_gain,
+    mixture_posterior,
+    scenario_weights,
+)
+from recommender.fewshot.tuner import N_HEDGE, N_SEED
 
 PACKS = {"tabular": "tabular_mlp", "text": "text_finetune", "image": "image_finetune"}
 NS = (1, 3, 5, 10, 20)
-OPENINGS = (3, 4, 5)
+
+
+class Loop(NamedTuple):
+    """Settings of the replayed loop; the defaults are the tuner's as shipped."""
+
+    n_seed: int = N_SEED  # the list's picks that open it
+    n_hedge: int = N_HEDGE  # results before expected improvement takes over
+    beta: float = 1.0  # strength of the results' likelihood in the scenario weights
+    min_evidence: int = MIN_EVIDENCE  # results before they reweight the scenarios
+    hedge_scale: str = "copula"  # or "regret": hedge gains in (v - median) / (best - median)
+
+
+SHIPPED = Loop()
+OPENINGS = tuple(Loop(n_seed=n) for n in (1, 2, 3, 4, 5))
+VARIANTS = {
+    "hedge gains on the regret scale": Loop(hedge_scale="regret"),
+    "likelihood at half strength (beta 0.5)": Loop(beta=0.5),
+    "likelihood at double strength (beta 2)": Loop(beta=2.0),
+    "results reweight from 4 on": Loop(min_evidence=4),
+    "expected improvement from 4 results": Loop(n_hedge=4),
+    "expected improvement from 7 results": Loop(n_hedge=7),
+}
 
 
 class Scenarios:
-    """The other tasks' measured scores on the design, looked up by configuration."""
+    """The other tasks' measured scores on the design, looked up by configuration; ``r``,
+    if given, their values on the regret scale (for ``hedge_scale="regret"``)."""
 
-    def __init__(self, z: np.ndarray, x: np.ndarray) -> None:
-        self.z, self.index = z, {_key(r): i for i, r in enumerate(x)}
+    def __init__(self, z: np.ndarray, x: np.ndarray, r: np.ndarray | None = None) -> None:
+        self.z, self.r, self.index = z, r, {_key(r): i for i, r in enumerate(x)}
 
     def scenario_scores(self, x: np.ndarray) -> np.ndarray:
         return self.z[:, [self.index[_key(r)] for r in np.atleast_2d(x)]]
@@ -77,58 +105,65 @@ def pack_table(space_name: str) -> tuple[Any, list[str], np.ndarray, np.ndarray]
 
 
 def replay(
-    scen: Scenarios, x: np.ndarray, y: np.ndarray, top: list[int], n_seed: int, budget: int
+    scen: Scenarios, x: np.ndarray, y: np.ndarray, top: list[int], loop: Loop, budget: int
 ) -> list[int]:
     """The configs (rows of ``x``) the tuner tries, in order, on a task with values ``y``."""
     tried: list[int] = []
     for _ in range(budget):
-        tried.append(next_pick(scen, x, y, tried, tried, top, n_seed))
+        tried.append(next_pick(scen, x, y, tried, tried, top, loop))
     return tried
 
 
 def next_pick(scen: Scenarios, x: np.ndarray, y: np.ndarray, tried: list[int],
-              observed: list[int], top: list[int], n_seed: int) -> int:  # fmt: skip
+              observed: list[int], top: list[int], loop: Loop = SHIPPED) -> int:  # fmt: skip
     """The tuner's next design config after ``tried`` (of which ``observed`` gave values
-    ``y``): the list's first ``n_seed``, hedges until ``N_HEDGE`` values, then expected
-    improvement."""
-    if len(tried) < n_seed:
+    ``y``): the list's first ``loop.n_seed``, hedges until ``loop.n_hedge`` values, then
+    expected improvement."""
+    if len(tried) < loop.n_seed:
         return top[len(tried)]
     obs = y[observed]
     s_obs = scen.scenario_scores(x[observed]) if observed else np.empty((len(scen.z), 0))
-    if len(observed) < max(N_HEDGE, 2):
-        chosen = scen.scenario_scores(x[tried])
-        score = hedge_gain(scen.scenario_scores(x), chosen, scenario_weights(s_obs, obs))
+    if len(observed) < max(loop.n_hedge, 2):
+        w = scenario_weights(s_obs, obs, beta=loop.beta, min_evidence=loop.min_evidence)
+        if loop.hedge_scale == "regret" and scen.r is not None:
+            score = hedge_gain(scen.r, scen.r[:, tried], w)
+        else:
+            score = hedge_gain(scen.scenario_scores(x), scen.scenario_scores(x[tried]), w)
     else:
-        post = mixture_posterior(scen, x[observed], obs)
+        post = mixture_posterior(
+            scen, x[observed], obs, beta=loop.beta, min_evidence=loop.min_evidence
+        )
         mu, sd = post.predict(x)
         score = expected_improvement(mu, sd, float(post.u_obs.max()))
     score[tried] = -np.inf
     return int(np.argmax(score))
 
 
-def bench_pack(name: str) -> str:
-    from recommender.normalize import normalize_values, regret
+def bench_pack(name: str, *, variants: bool = False) -> str:
+    from recommender.normalize import normalize_values, regret, regret_scale
 
     data, tasks, x, values = pack_table(PACKS[name])
     z = np.stack([normalize_values(v, maximize=True, method="copula") for v in values])
-    results: dict[Any, list[list[float]]] = {n: [] for n in OPENINGS}
-    results["list"] = []
+    r = np.stack([regret_scale(v, v) for v in values])
+    loops = {f"top-{o.n_seed} of the list": o for o in OPENINGS}
+    loops |= {f"top-{N_SEED}, {k}": v for k, v in VARIANTS.items()} if variants else {}
+    results: dict[str, list[list[float]]] = {label: [] for label in [*loops, "list"]}
     for i, task in enumerate(tasks):
         others = [j for j in range(len(tasks)) if j != i]
         top = list_picks(data, task, [tasks[j] for j in others], x, 5)
         y = values[i]
         results["list"].append([regret(y[top[0]], y), regret(y[top].max(), y)])
-        scen = Scenarios(z[others], x)
-        for n_seed in OPENINGS:
-            tried = replay(scen, x, y, top, n_seed, max(NS))
-            results[n_seed].append([regret(y[tried[: n + 1]].max(), y) for n in range(max(NS))])
+        scen = Scenarios(z[others], x, r[others])
+        for label, loop in loops.items():
+            tried = replay(scen, x, y, top, loop, max(NS))
+            results[label].append([regret(y[tried[: n + 1]].max(), y) for n in range(max(NS))])
     lines = [f"{name} ({len(tasks)} tasks, {len(x)} design configs run by all)", "",
-             "| opening | " + " | ".join(f"n={n}" for n in NS) + " |",
+             "| loop | " + " | ".join(f"n={n}" for n in NS) + " |",
              "|---|" + "---:|" * len(NS)]  # fmt: skip
-    for n_seed in OPENINGS:
-        mean = np.mean(results[n_seed], axis=0)
+    for label in loops:
+        mean = np.mean(results[label], axis=0)
         cells = " | ".join(f"{mean[n - 1]:.3f}" for n in NS)
-        lines.append(f"| top-{n_seed} of the list | {cells} |")
+        lines.append(f"| {label} | {cells} |")
     top1, top5 = np.mean(results["list"], axis=0)
     lines.append(f"| today's list (top-1 / best of top-5) | {top1:.3f} | | {top5:.3f} | | |")
     return "\n".join(lines)
@@ -148,20 +183,24 @@ def list_picks(data: Any, task: str, others: list[str], x: np.ndarray, k: int) -
     return [int(np.argmin(((flat - e) ** 2).sum(axis=1))) for e in enc]
 
 
-def run(bench: Any, doc: str) -> None:
-    """Command line of a pack replay: ``bench(pack name)`` for each of ``--packs``."""
+def run(bench: Any, doc: str, flags: dict[str, str] | None = None) -> None:
+    """Command line of a pack replay: ``bench(pack name, **flags)`` for each of ``--packs``;
+    ``flags`` maps each boolean option of ``bench`` to its help."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--packs", default="tabular,image")
+    for flag, text in (flags or {}).items():
+        ap.add_argument(f"--{flag}", action="store_true", help=text)
     args = ap.parse_args()
+    options = {flag: getattr(args, flag) for flag in flags or {}}
     warnings.filterwarnings("ignore")  # the residual GP's convergence notes
     for name in [p.strip() for p in args.packs.split(",") if p.strip()]:
         if name not in PACKS:
             sys.exit(f"--packs: expected some of {', '.join(PACKS)}, got {name}")
-        print(bench(name) + "\n", flush=True)
+        print(bench(name, **options) + "\n", flush=True)
 
 
 def main() -> None:
-    run(bench_pack, __doc__ or "")
+    run(bench_pack, __doc__ or "", {"variants": "also the shipped loop with one setting changed"})
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ def replay(
     bests, used, took = [], [], []
     n_epochs = curves.shape[1]
     for _ in range(budget):
-        i = next_pick(scen, x, curves[:, -1], tried, observed, top, N_SEED)
+        i = next_pick(scen, x, curves[:, -1], tried, observed, top)
         tried.append(i)
         trial = study.ask()
         pruned, ran = False, n_epochs

@@ -35,8 +35,8 @@ MIN_EVIDENCE = 3  # observations before they reweight the scenarios
 NOISE_FLOOR = 0.05  # residual variance floor (standardised scale): no scenario is certain
 
 
-def scenario_weights(s_obs: Array, y: Array, *, beta: float = 1.0,
-                     prior: Array | None = None) -> Array:  # fmt: skip
+def scenario_weights(s_obs: Array, y: Array, *, beta: float = 1.0, prior: Array | None = None,
+                     min_evidence: int = MIN_EVIDENCE) -> Array:  # fmt: skip
     """Scenario weights from the task's observations.
 
     Args:
@@ -44,6 +44,7 @@ def scenario_weights(s_obs: Array, y: Array, *, beta: float = 1.0,
         y: ``(k,)`` the task's values there, larger is better.
         beta: temperature of the likelihood (0: uniform).
         prior: ``(T,)`` prior weights (``None``: uniform).
+        min_evidence: below this many observations, the prior alone.
 
     >>> s = np.array([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])
     >>> w = scenario_weights(s, np.array([1.0, 2.0, 3.0]))
@@ -52,7 +53,7 @@ def scenario_weights(s_obs: Array, y: Array, *, beta: float = 1.0,
     """
     n_tasks, k = s_obs.shape
     p = np.full(n_tasks, 1.0 / n_tasks) if prior is None else np.asarray(prior, dtype=float)
-    if k < MIN_EVIDENCE or np.ptp(y) == 0:
+    if k < min_evidence or np.ptp(y) == 0:
         return np.asarray(p / p.sum(), dtype=float)
     u = (y - y.mean()) / y.std()
     sc = s_obs - s_obs.mean(axis=1, keepdims=True)
@@ -102,15 +103,16 @@ class MixturePosterior:
 
 
 def mixture_posterior(surrogate: Any, x_obs: Array, y: Array, *, beta: float = 1.0,
-                      prior: Array | None = None) -> Any:  # fmt: skip
+                      prior: Array | None = None,
+                      min_evidence: int = MIN_EVIDENCE) -> Any:  # fmt: skip
     """:class:`MixturePosterior` of a task from ``k >= 2`` observations (values, larger
-    better); ``prior`` as in :func:`scenario_weights`."""
+    better); ``beta``, ``prior`` and ``min_evidence`` as in :func:`scenario_weights`."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
     s_obs = surrogate.scenario_scores(x_obs)
-    w = scenario_weights(s_obs, y, beta=beta, prior=prior)
+    w = scenario_weights(s_obs, y, beta=beta, prior=prior, min_evidence=min_evidence)
     u = (y - y.mean()) / (y.std() or 1.0)
     m = w @ s_obs
     mc = m - m.mean()
