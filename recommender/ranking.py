@@ -6,7 +6,6 @@ No store access: :mod:`recommender.query` finds the champion and logs the query,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,7 @@ from recommender.errors import DatasetError
 from recommender.portfolio import explain, hedges, recommend_encoded, select
 from recommender.space import Space
 from recommender.surrogate.model import FittedSurrogate
-from recommender.tables import config_lines, format_table, wrap_items
+from recommender.tables import config_lines, format_table, indented, listed, wrap_items
 from recommender.types import Recommendation
 
 PLAIN_RULE = "portfolio"  # the rule of a model that found no per-dataset signal
@@ -205,17 +204,10 @@ def _details(r: dict[str, Any], *, similar: bool) -> list[str]:
     lines = config_lines(r["config"], width=WIDTH, indent=INDENT)
     tasks = r["explanation"].get("similar_tasks") or []
     if similar and tasks:
-        said = _listed(f"{n['task']} ({n['weight']:.2f}, {n['score_there']:+.2f})" for n in tasks)
+        said = listed(f"{n['task']} ({n['weight']:.2f}, {n['score_there']:+.2f})" for n in tasks)
         head = "similar tasks (weight, score there):"
-        said = wrap_items([head, *said], width=WIDTH - len(INDENT))
-        lines += [INDENT + line for line in said]
+        lines += indented([head, *said], width=WIDTH, indent=INDENT)
     return lines
-
-
-def _listed(items: Iterable[str]) -> list[str]:
-    """The items with a comma after each but the last."""
-    out = list(items)
-    return [f"{x}," for x in out[:-1]] + out[-1:]
 
 
 def _clip(text: str, width: int) -> str:

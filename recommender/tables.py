@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -54,8 +55,22 @@ def config_lines(config: dict[str, Any], *, width: int = 100, indent: str = " " 
     >>> config_lines({"lr": 0.001, "depth": 3, "momentum": None}, width=16, indent="  ")
     ['  lr=0.001,', '  depth=3']
     """
-    items = [f"{k}={format_cell(v)}" for k, v in config.items() if v is not None]
-    items = [f"{x}," for x in items[:-1]] + items[-1:]
+    items = listed(f"{k}={format_cell(v)}" for k, v in config.items() if v is not None)
+    return indented(items, width=width, indent=indent)
+
+
+def listed(items: Iterable[str]) -> list[str]:
+    """The items with a comma after each but the last.
+
+    >>> listed(["a", "b", "c"])
+    ['a,', 'b,', 'c']
+    """
+    out = list(items)
+    return [f"{x}," for x in out[:-1]] + out[-1:]
+
+
+def indented(items: list[str], *, width: int, indent: str) -> list[str]:
+    """:func:`wrap_items` in lines of at most ``width`` characters, ``indent`` included."""
     return [indent + line for line in wrap_items(items, width=width - len(indent))]
 
 
