@@ -46,6 +46,12 @@ __all__ = [
 _CACHE: dict[tuple[str, str], FittedSurrogate] = {}
 
 
+def clear_cache() -> None:
+    """Forget every loaded and verified model: the next query loads from disk again."""
+    forget()
+    _CACHE.clear()
+
+
 class ModelFallbackWarning(UserWarning):
     """A promoted model could not be used; an earlier one answers instead."""
 

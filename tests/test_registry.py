@@ -88,3 +88,21 @@ def test_one_task_is_not_enough(store: DuckDBStore, tmp_path: Path) -> None:
     fill_store(store, n_tasks=1)
     with pytest.raises(ModelError, match="at least 2 tasks in space 'toy', got 1"):
         _train(store, tmp_path)
+
+
+def test_clear_cache_loads_the_model_again(
+    store: DuckDBStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recommender import registry
+    from recommender.store import artifacts
+
+    fill_store(store)
+    _train(store, tmp_path)
+    assert champion(store, "toy") is not None  # loaded, verified and cached
+    loads: list[object] = []
+    real = registry.FittedSurrogate.load
+    monkeypatch.setattr(registry.FittedSurrogate, "load", lambda p: loads.append(p) or real(p))
+    assert champion(store, "toy") is not None and loads == []  # warm: from the cache
+    registry.clear_cache()
+    assert artifacts._VERIFIED == {}
+    assert champion(store, "toy") is not None and len(loads) == 1

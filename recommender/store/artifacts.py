@@ -42,9 +42,9 @@ def _files(directory: Path) -> list[tuple[str, Path]]:
     return sorted(found)
 
 
-def forget(path: Path) -> None:
-    """Drop what is remembered about ``path`` having been verified."""
-    for key in [k for k in _VERIFIED if k[0] == str(path)]:
+def forget(path: Path | None = None) -> None:
+    """Drop what is remembered about ``path`` (``None``: every artifact) having been verified."""
+    for key in [k for k in _VERIFIED if path is None or k[0] == str(path)]:
         _VERIFIED.pop(key, None)
 
 
