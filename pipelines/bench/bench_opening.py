@@ -30,6 +30,7 @@ import numpy as np
 
 from recommender.fewshot.acquisition import expected_improvement
 from recommender.fewshot.mixture import (
+    FITTED,
     MIN_EVIDENCE,
     hedge_gain,
     mixture_posterior,
@@ -49,6 +50,7 @@ class Loop(NamedTuple):
     beta: float = 1.0  # strength of the results' likelihood in the scenario weights
     min_evidence: int = MIN_EVIDENCE  # results before they reweight the scenarios
     hedge_scale: str = "copula"  # or "regret": hedge gains in (v - median) / (best - median)
+    fitted: int = FITTED  # parameters fitted per scenario, not counted in the likelihood
 
 
 SHIPPED = Loop()
@@ -58,6 +60,7 @@ VARIANTS = {
     "likelihood at half strength (beta 0.5)": Loop(beta=0.5),
     "likelihood at double strength (beta 2)": Loop(beta=2.0),
     "results reweight from 4 on": Loop(min_evidence=4),
+    "likelihood on all k results (fitted 0)": Loop(fitted=0),
     "expected improvement from 4 results": Loop(n_hedge=4),
     "expected improvement from 7 results": Loop(n_hedge=7),
 }
@@ -124,15 +127,15 @@ def next_pick(scen: Scenarios, x: np.ndarray, y: np.ndarray, tried: list[int],
     obs = y[observed]
     s_obs = scen.scenario_scores(x[observed]) if observed else np.empty((len(scen.z), 0))
     if len(observed) < max(loop.n_hedge, 2):
-        w = scenario_weights(s_obs, obs, beta=loop.beta, min_evidence=loop.min_evidence)
+        w = scenario_weights(s_obs, obs, beta=loop.beta, min_evidence=loop.min_evidence,
+                             fitted=loop.fitted)  # fmt: skip
         if loop.hedge_scale == "regret" and scen.r is not None:
             score = hedge_gain(scen.r, scen.r[:, tried], w)
         else:
             score = hedge_gain(scen.scenario_scores(x), scen.scenario_scores(x[tried]), w)
     else:
-        post = mixture_posterior(
-            scen, x[observed], obs, beta=loop.beta, min_evidence=loop.min_evidence
-        )
+        post = mixture_posterior(scen, x[observed], obs, beta=loop.beta,
+                                 min_evidence=loop.min_evidence, fitted=loop.fitted)  # fmt: skip
         mu, sd = post.predict(x)
         score = expected_improvement(mu, sd, float(post.u_obs.max()))
     score[tried] = -np.inf

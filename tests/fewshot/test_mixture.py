@@ -46,6 +46,16 @@ def test_weights_favour_the_scenario_that_explains_the_results() -> None:
     assert anti[0] > 0.9
 
 
+def test_the_likelihood_counts_the_results_less_the_fitted_centre_and_slope() -> None:
+    rng = np.random.default_rng(2)
+    s_obs, y = rng.normal(size=(3, MIN_EVIDENCE)), rng.normal(size=MIN_EVIDENCE)
+    full, fewer = scenario_weights(s_obs, y, fitted=0), scenario_weights(s_obs, y)
+    assert not np.allclose(full, 1 / 3)
+    k = MIN_EVIDENCE  # log-odds between scenarios shrink by (k - 2) / k
+    np.testing.assert_allclose(np.log(fewer / fewer[0]), np.log(full / full[0]) * (k - 2) / k)
+    assert np.allclose(scenario_weights(s_obs, y, fitted=k), 1 / 3)  # nothing left to count
+
+
 def test_the_prior_weighs_until_the_evidence_speaks_then_multiplies_it() -> None:
     from recommender.fewshot.tuner import scenario_prior
 
@@ -87,7 +97,7 @@ def test_scenarios_are_the_measured_scores_where_a_task_ran(
 
 
 def test_mixture_posterior_fits_the_observations(surrogate: FewShotSurrogate) -> None:
-    x = surrogate.pool_[:8]
+    x = surrogate.pool_[:12]
     y = surrogate.scenario_scores(x)[1] * 0.02 + 0.7
     post = mixture_posterior(surrogate, x, y)
     mu, sd = post.predict(x)
