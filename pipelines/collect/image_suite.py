@@ -208,7 +208,6 @@ def readme_table() -> str:
         split = "holdout" if t.id in IMAGE_HOLDOUT else "train"
         classes = ", ".join(t.classes) + (f" ({t.relabel})" if t.relabel else "")
         side = t.side or SOURCES[t.source].side
-        side = f"{side}x{side}"
         lines.append(f"| {t.id} | {split} | {t.package} | `{t.loader}` | {classes} | "
-                     f"{t.n} | {side} | {t.licence} |")  # fmt: skip
+                     f"{t.n} | {side}x{side} | {t.licence} |")  # fmt: skip
     return "\n".join(lines)

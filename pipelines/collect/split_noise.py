@@ -36,13 +36,14 @@ def measure(table: str, configs: list[dict[str, Any]], fractions: list[float], e
     data = load_table(table)
     out: dict[str, Any] = {"table": table, "rows": len(data.y)}
     for frac in fractions:
-        scores = []
+        scores: list[list[float]] = []
         for seed in seeds:
-            row = []
+            row: list[float] = []
             for cfg in configs:
                 r = train_tabular(data, cfg, epochs=epochs, seed=seed, val_fraction=frac,
                                   num_threads=1)  # fmt: skip
-                row.append(r.value if r.status == "ok" else float("nan"))
+                v = r.value if r.status == "ok" else None
+                row.append(float("nan") if v is None else float(v))
             scores.append(row)
         out[f"spearman_val{frac:g}"] = spearman(*scores)
         best = [int(np.nanargmax(s)) for s in scores]
