@@ -78,7 +78,9 @@ def test_tune_prints_a_table_with_each_config_under_its_trial(
         ["recommended"] * 3 + ["adaptive"])]  # fmt: skip
     assert lines[3].startswith("      learning_rate=")  # trial 0's config, under its row
     assert max(len(line) for line in lines) <= 100
-    assert "best val_balanced_accuracy=" in result.stderr
+    assert ": 4 trials for task toy_table (space tabular_mlp); best val_balanced_accuracy=" in (
+        result.stderr
+    )
 
 
 def test_tune_prints_best_and_trials_as_json(trained_store: Path, tmp_path: Path) -> None:
@@ -215,6 +217,7 @@ def test_trials_a_killed_process_left_running_are_failed_not_repeated(
 def test_a_study_of_another_task_is_refused(trained_store: Path, tmp_path: Path) -> None:
     first = tune(trained_store, table(tmp_path, "toy_owner"), "--budget", "1", "--study", "o")
     assert first.exit_code == 0, first.output
+    assert "study o: 1 trial for task toy_owner" in first.stderr
     before = _store_state(trained_store)
     other = tune(trained_store, table(tmp_path, "toy_other"), "--budget", "2", "--study", "o")
     assert other.exit_code != 0

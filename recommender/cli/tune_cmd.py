@@ -77,7 +77,8 @@ def tune(
     click.echo(format_table([_row(d, result.metric) for d in dicts], details=details))
     best = result.best
     click.echo(
-        f"study {result.study}: {len(result.trials)} trials for task {result.task} "
+        f"study {result.study}: {len(result.trials)} "
+        f"{'trial' if len(result.trials) == 1 else 'trials'} for task {result.task} "
         f"(space {result.space}); best {result.metric}="
         + ("-" if best is None else f"{best.value:.4f} (trial {best.number})"),
         err=True,
