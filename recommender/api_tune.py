@@ -69,7 +69,8 @@ def tune(
         A :class:`~recommender.tune.TuneResult` with every trial of the study.
 
     Raises:
-        InvalidArgumentError: a bad ``budget`` or ``epochs``; a study of another task.
+        InvalidArgumentError: a bad ``budget`` or ``epochs``; an empty ``study`` name or a
+            study of another task.
         DatasetError: the data cannot be read or has no such target.
         SpaceError: unknown space.
         TuneInterrupted: Ctrl-C; the trials finished before it are kept.
@@ -86,6 +87,10 @@ def tune(
     _check_int("budget", budget)
     if epochs is not None:
         _check_int("epochs", epochs)
+    if study is not None and not study.strip():
+        raise InvalidArgumentError(
+            f"study: expected a name, got {study!r}; pass --study NAME or leave it out"
+        )
     dataset = load_data(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
     )

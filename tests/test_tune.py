@@ -172,6 +172,7 @@ def _store_state(db: Path) -> tuple[Any, ...]:
         (["--budget", "-3"], "budget: expected an integer >= 1, got -3"),
         (["--budget", "2", "--epochs", "0"], "epochs: expected an integer >= 1, got 0"),
         (["--budget", "2", "--target", "nope"], "nope"),
+        (["--budget", "2", "--study", " "], "study: expected a name, got ' '"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
