@@ -84,13 +84,7 @@ def tune(
     from recommender.validate.trainers import default_space_for, trainer_for
 
     note = on_note or logger.info
-    _check_int("budget", budget)
-    if epochs is not None:
-        _check_int("epochs", epochs)
-    if study is not None and not study.strip():
-        raise InvalidArgumentError(
-            f"study: expected a name, got {study!r}; pass --study NAME or leave it out"
-        )
+    _check_arguments(budget, epochs, study)
     dataset = load_data(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
     )
@@ -109,6 +103,16 @@ def tune(
             device=dev, seed=seed, study_name=study,
             pruner=default_pruner(epochs) if prune else None, on_trial=on_trial, on_note=note,
         )  # fmt: skip
+
+
+def _check_arguments(budget: int, epochs: int | None, study: str | None) -> None:
+    _check_int("budget", budget)
+    if epochs is not None:
+        _check_int("epochs", epochs)
+    if study is not None and not study.strip():
+        raise InvalidArgumentError(
+            f"study: expected a name, got {study!r}; pass --study NAME or leave it out"
+        )
 
 
 def _check_int(name: str, value: int) -> None:
