@@ -133,3 +133,12 @@ def test_the_collection_trains_registered_spaces() -> None:
 
     for name in ("tabular", "text", "image"):
         assert TRAINERS[get_pack(name).space].modality == name
+
+
+def test_the_first_pick_line_names_the_task_that_makes_the_mean() -> None:
+    from pipelines.bench.bench_opening import first_pick_line
+
+    line = first_pick_line([(0.1, 0.3), (70.0, 25.0), (0.2, 0.1)], ["a", "b", "c"])
+    assert "top-1 median regret 0.200 (mean 23.433)" in line
+    assert "default config median 0.300 (mean 8.467)" in line
+    assert "top-1 better on 1 tasks, worse on 2" in line and "largest regret 70.00 (b)" in line

@@ -151,11 +151,14 @@ def bench_pack(name: str, *, variants: bool = False) -> str:
     loops = {f"top-{o.n_seed} of the list": o for o in OPENINGS}
     loops |= {f"top-{N_SEED}, {k}": v for k, v in VARIANTS.items()} if variants else {}
     results: dict[str, list[list[float]]] = {label: [] for label in [*loops, "list"]}
+    default = nearest(x, data.space.encode([data.space.default_config()]))[0]
+    first: list[tuple[float, float]] = []  # (today's top-1, the default config) per task
     for i, task in enumerate(tasks):
         others = [j for j in range(len(tasks)) if j != i]
         top = list_picks(data, task, [tasks[j] for j in others], x, 5)
         y = values[i]
         results["list"].append([regret(y[top[0]], y), regret(y[top].max(), y)])
+        first.append((regret(y[top[0]], y), regret(y[default], y)))
         scen = Scenarios(z[others], x, r[others])
         for label, loop in loops.items():
             tried = replay(scen, x, y, top, loop, max(NS))
@@ -173,7 +176,19 @@ def bench_pack(name: str, *, variants: bool = False) -> str:
         lines.append(f"| {label} | {cells} | {diff.mean():+.3f} ({se:.3f}) |")
     top1, top5 = np.mean(results["list"], axis=0)
     lines.append(f"| today's list (top-1 / best of top-5) | {top1:.3f} | | {top5:.3f} | | | |")
-    return "\n".join(lines)
+    return "\n".join([*lines, "", first_pick_line(first, tasks)])
+
+
+def first_pick_line(first: list[tuple[float, float]], tasks: list[str]) -> str:
+    """Today's top-1 against the space's default config, task by task: medians, the
+    tasks each is better on, and the largest regret (one task can make a mean)."""
+    f = np.array(first)
+    worst = int(np.argmax(f[:, 0]))
+    better, worse = int((f[:, 0] < f[:, 1] - 1e-9).sum()), int((f[:, 0] > f[:, 1] + 1e-9).sum())
+    return (f"First pick, per task: today's top-1 median regret {np.median(f[:, 0]):.3f} (mean "
+            f"{f[:, 0].mean():.3f}), the space's default config median {np.median(f[:, 1]):.3f} "
+            f"(mean {f[:, 1].mean():.3f}); top-1 better on {better} tasks, worse on {worse}; "
+            f"top-1's largest regret {f[worst, 0]:.2f} ({tasks[worst]}).")  # fmt: skip
 
 
 def list_picks(data: Any, task: str, others: list[str], x: np.ndarray, k: int) -> list[int]:
@@ -185,9 +200,13 @@ def list_picks(data: Any, task: str, others: list[str], x: np.ndarray, k: int) -
 
     model = fit_surrogate(data.subset(others), params=dict(TUNING_GRID[0]))
     recs = recommend_with(model, data.metafeatures[task], top_k=k)
-    enc = np.nan_to_num(data.space.encode([r.config for r in recs]), nan=-1.0)
+    return nearest(x, data.space.encode([r.config for r in recs]))
+
+
+def nearest(x: np.ndarray, encoded: np.ndarray) -> list[int]:
+    """Rows of ``x`` nearest each encoded configuration (inactive cells as -1)."""
     flat = np.nan_to_num(x, nan=-1.0)
-    return [int(np.argmin(((flat - e) ** 2).sum(axis=1))) for e in enc]
+    return [int(np.argmin(((flat - e) ** 2).sum(axis=1))) for e in np.nan_to_num(encoded, nan=-1.0)]
 
 
 def run(bench: Any, doc: str, flags: dict[str, str] | None = None) -> None:
