@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LoadedModel", "ModelFallbackWarning", "RetrainReport", "champion", "checksum",
-    "list_models", "models_dir", "promote", "rollback", "train_and_register",
+    "clear_cache", "list_models", "models_dir", "promote", "rollback", "train_and_register",
 ]  # fmt: skip
 
 _CACHE: dict[tuple[str, str], FittedSurrogate] = {}
