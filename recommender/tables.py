@@ -47,6 +47,15 @@ def format_cell(value: Any) -> str:
     return str(value)
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural but for one.
+
+    >>> counted(1, "run"), counted(3, "trial")
+    ('1 run', '3 trials')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def config_lines(config: dict[str, Any], *, width: int = 100, indent: str = " " * 6) -> list[str]:
     """A config's ``name=value`` items, indented and wrapped, for the lines under its row
     in a table (:func:`format_table`'s ``details``); none is over ``width`` characters.

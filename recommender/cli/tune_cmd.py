@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from recommender.cli.options import db_option, echo_json, echo_note, json_option
-from recommender.tables import config_lines, format_table
+from recommender.tables import config_lines, counted, format_table
 
 
 @click.command("tune")
@@ -77,8 +77,7 @@ def tune(
     click.echo(format_table([_row(d, result.metric) for d in dicts], details=details))
     best = result.best
     click.echo(
-        f"study {result.study}: {len(result.trials)} "
-        f"{'trial' if len(result.trials) == 1 else 'trials'} for task {result.task} "
+        f"study {result.study}: {counted(len(result.trials), 'trial')} for task {result.task} "
         f"(space {result.space}); best {result.metric}="
         + ("-" if best is None else f"{best.value:.4f} (trial {best.number})"),
         err=True,

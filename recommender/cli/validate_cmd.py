@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from recommender.cli.options import db_option, echo_json, echo_note, json_option
-from recommender.tables import config_lines, format_table
+from recommender.tables import config_lines, counted, format_table
 
 
 @click.command("validate")
@@ -92,7 +92,7 @@ def validate(
     details = [config_lines(r["config"]) for r in rows]
     click.echo(format_table([_row(r) for r in rows], details=details))
     click.echo(
-        f"{len(rows)} runs stored for task {report.task} (space {report.space}, "
+        f"{counted(len(rows), 'run')} stored for task {report.task} (space {report.space}, "
         f"metric {report.metric}).",
         err=True,
     )

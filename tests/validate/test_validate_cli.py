@@ -107,7 +107,7 @@ def test_table_output_baselines_only(table: Path, db_path: Path) -> None:
     assert result.stdout.splitlines()[2].startswith("default  ok")
     assert result.stdout.splitlines()[3].startswith("      learning_rate=")  # config below
     assert max(len(line) for line in result.stdout.splitlines()) <= 100
-    assert "1 runs stored for task blobs" in result.stderr
+    assert "1 run stored for task blobs" in result.stderr
 
 
 def test_empty_store_uses_the_shipped_model(table: Path, db_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_empty_store_uses_the_shipped_model(table: Path, db_path: Path) -> None:
                     "--baselines", "none", *FAST)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "loaded the shipped knowledge" in result.stderr
-    assert "1 runs stored for task blobs" in result.stderr
+    assert "1 run stored for task blobs" in result.stderr
 
 
 def test_no_model_is_a_one_line_error(table: Path, db_path: Path, tmp_path: Path) -> None:
