@@ -11,12 +11,13 @@ import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from recommender.api.inputs import Data, load_data
 from recommender.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
+    from recommender.datasets.loading import Dataset
     from recommender.tuning.loop import OnTrial, TuneResult
 
 __all__ = ["tune"]
@@ -35,6 +36,8 @@ def tune(
     seed: int = 0,
     study: str | None = None,
     prune: bool = False,
+    parallel: int = 1,
+    executor: str = "local",
     problem: str | None = None,
     text_column: str | None = None,
     max_rows: int | None = None,
@@ -43,7 +46,7 @@ def tune(
     on_trial: OnTrial | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> TuneResult:
-    """Tune ``data``: train ``budget`` configs one by one, each chosen from the results so far.
+    """Tune ``data``: train ``budget`` configs, each chosen from the results so far.
 
     The first is today's top recommendation; each next one is the few-shot surrogate's
     pick given the task's results. Every trial's run (with its learning curve) is stored
@@ -62,6 +65,9 @@ def tune(
         seed: seed of the suggestions and of every training run.
         study: the study's name (default: ``<task>-<space>``).
         prune: stop hopeless trials early (:func:`~recommender.tuning.loop.default_pruner`).
+        parallel: trials trained at once, each next chosen as soon as one finishes (capped
+            by the CPU cores and memory, or one per GPU, with a note).
+        executor: ``"local"`` (worker processes) or ``"ray"`` (``recommender[ray]``).
         db: store file; ``lock_timeout``: seconds to wait for a busy store.
         on_trial: called with each finished trial and the progress; ``on_note``: notes.
 
@@ -69,18 +75,16 @@ def tune(
         A :class:`~recommender.tuning.loop.TuneResult` with every trial of the study.
 
     Raises:
-        InvalidArgumentError: a bad ``budget`` or ``epochs``; an empty ``study`` name or a
-            study of another task.
+        InvalidArgumentError: a bad ``budget``, ``epochs``, ``parallel`` or ``executor``;
+            an empty ``study`` name or a study of another task.
+        RecommenderError: ``executor="ray"`` without Ray installed.
         DatasetError: the data cannot be read or has no such target.
         SpaceError: unknown space.
         TuneInterrupted: Ctrl-C; the trials finished before it are kept.
     """
-    from recommender.knowledge.packs import ensure_shipped
     from recommender.metafeatures import compute_metafeatures
-    from recommender.spaces.space import load_space
-    from recommender.store import open_store
-    from recommender.training.trainers import default_space_for, trainer_for
-    from recommender.tuning.loop import default_pruner, run_tune
+    from recommender.training.trainers import default_space_for
+    from recommender.tuning.loop import trial_workers
     from recommender.validate.runner import check_request
 
     note = on_note or logger.info
@@ -88,10 +92,30 @@ def tune(
     dataset = load_data(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
     )
-    dev = check_request(dataset, device=device, seed=seed)
+    dev = check_request(dataset, device=device, seed=seed, executor=executor, parallel=parallel)
     space_name = space or default_space_for(dataset.modality)
-    features = compute_metafeatures(dataset, seed=seed).features
-    finite = {k: float(v) for k, v in features.items() if v is not None and math.isfinite(v)}
+    # Worker processes start first: their imports overlap the meta-features and the model.
+    with trial_workers(executor, parallel, dev, space_name, dataset.modality, note) as workers:
+        features = compute_metafeatures(dataset, seed=seed).features
+        finite = {k: float(v) for k, v in features.items() if v is not None and math.isfinite(v)}
+        return _tune_in_store(
+            db, lock_timeout, dataset, finite, space_name, epochs, prune, note, budget=budget,
+            device=dev, seed=seed, study_name=study, workers=workers, on_trial=on_trial,
+        )  # fmt: skip
+
+
+def _tune_in_store(
+    db: str | Path | None, lock_timeout: float | None, dataset: Dataset,
+    features: dict[str, float], space_name: str, epochs: int | None, prune: bool,
+    note: Callable[[str], None], **options: Any,
+) -> TuneResult:  # fmt: skip
+    """Open the store, load the shipped knowledge the space needs, and run the tune."""
+    from recommender.knowledge.packs import ensure_shipped
+    from recommender.spaces.space import load_space
+    from recommender.store import open_store
+    from recommender.training.trainers import trainer_for
+    from recommender.tuning.loop import default_pruner, run_tune
+
     with open_store(db, lock_timeout=lock_timeout) as store:
         the_space = load_space(space_name, store)  # unknown: refused before any write
         message = ensure_shipped(store, the_space.name)
@@ -99,9 +123,8 @@ def tune(
             note(message)
         epochs = epochs or trainer_for(the_space.name, dataset.modality).default_epochs
         return run_tune(
-            store, dataset, finite, space=the_space, budget=budget, epochs=epochs,
-            device=dev, seed=seed, study_name=study,
-            pruner=default_pruner(epochs) if prune else None, on_trial=on_trial, on_note=note,
+            store, dataset, features, space=the_space, epochs=epochs, on_note=note,
+            pruner=default_pruner(epochs) if prune else None, **options,
         )  # fmt: skip
 
 

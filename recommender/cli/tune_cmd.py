@@ -27,6 +27,10 @@ from recommender.tables import config_lines, counted, format_table
               help="Study to create or continue (default: <dataset>-<space>).")  # fmt: skip
 @click.option("--prune/--no-prune", default=False, show_default=True,
               help="Stop trials far behind the finished ones at the same epoch.")  # fmt: skip
+@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Trials trained at once (worker processes; one GPU each on CUDA).")  # fmt: skip
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Train trials on this machine, or as Ray tasks.")  # fmt: skip
 @click.option("--text-column", default=None, help="Text column of a text table.")
 @json_option
 @db_option
@@ -40,6 +44,8 @@ def tune(
     seed: int,
     study: str | None,
     prune: bool,
+    parallel: int,
+    executor: str,
     text_column: str | None,
     as_json: bool,
     db: Path | None,
@@ -55,7 +61,9 @@ def tune(
     trials have finished, a trial whose best validation score so far is in the bottom
     quarter of theirs at the same epoch (from the middle epoch on) stops there: status
     pruned, curve kept. Measured on the shipped packs it saves some time but finds no
-    better configs in the same time, so it is off by default.
+    better configs in the same time, so it is off by default. With --parallel N, N
+    trials train at once (--executor ray: as Ray tasks); as soon as one finishes the
+    next config is chosen, knowing which ones are still training.
 
     Example: recommender tune --dataset train.csv --target label --budget 20 --epochs 10
     """
@@ -66,7 +74,8 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     result = run_tune(
         dataset_path, target, space=space, budget=budget, epochs=epochs, device=device,
-        seed=seed, study=study, prune=prune, text_column=text_column, db=db,
+        seed=seed, study=study, prune=prune, parallel=parallel, executor=executor,
+        text_column=text_column, db=db,
         lock_timeout=lock_timeout, on_trial=_progress, on_note=echo_note,
     )  # fmt: skip
     if as_json:

@@ -1,3 +1,4 @@
-"""Tuning one task: ``loop.py`` (the loop of ``recommender tune``) and ``sampler.py`` (the
+"""Tuning one task: ``loop.py`` (the loop of ``recommender tune``), ``workers.py`` (where
+its trials train, several at once), ``trials.py`` (its values) and ``sampler.py`` (the
 Optuna sampler, :class:`~recommender.tuning.sampler.RecommenderSampler`).
 """

@@ -6,9 +6,11 @@ proposes each configuration (today's top recommendation first, then the few-shot
 surrogate's pick given the task's results so far). Every trial trains on the user's data
 with the space's trainer, and its run (with the learning curve) is stored in its own
 transaction as soon as it finishes, as an ordinary run with source ``tune``, so the next
-``retrain`` learns from it. The same study continues after Ctrl-C or a killed process:
-trials left running are marked failed (and not proposed again), and the budget counts
-the trials already trained.
+``retrain`` learns from it. With ``parallel`` above 1, that many trials train at once on
+worker processes or Ray (:mod:`~recommender.tuning.workers`), the next one asked as soon
+as one finishes. The same study continues after Ctrl-C or a killed process: a trial left
+running whose run reached the store is kept as stored, the others are marked failed (and
+not proposed again), and the budget counts the trials already trained.
 
 With a pruner (``tune --prune``: :func:`default_pruner`), each epoch's validation value is
 reported to it, and a trial far behind the finished ones at the same epoch stops there:
@@ -18,15 +20,31 @@ never proposed again.
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError, RecommenderError
+from recommender.errors import InvalidArgumentError
+from recommender.tuning.trials import (
+    DUPLICATE,
+    INTERRUPTED,
+    SOURCE,
+    OnNote,
+    OnTrial,
+    TuneInterrupted,
+    TuneProgress,
+    TuneResult,
+    TuneTrial,
+    best_of,
+    tune_trial,
+)
+from recommender.tuning.workers import TrialLoop, Workers, trial_workers
+
+__all__ = [
+    "DUPLICATE", "INTERRUPTED", "SOURCE", "OnNote", "OnTrial", "TuneInterrupted",
+    "TuneProgress", "TuneResult", "TuneTrial", "Workers", "best_of", "default_pruner",
+    "default_study_name", "run_tune", "storage_url", "trial_workers",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     import optuna
@@ -34,73 +52,6 @@ if TYPE_CHECKING:
     from recommender.datasets.loading import Dataset
     from recommender.spaces.space import Space
     from recommender.store import DuckDBStore
-    from recommender.training.common import TrainResult
-
-SOURCE = "tune"
-INTERRUPTED = "interrupted"  # status of a trial stopped before its run finished
-
-
-class TuneInterrupted(RecommenderError, KeyboardInterrupt):
-    """Ctrl-C stopped a tune; the trials that finished are stored and in the study."""
-
-
-@dataclass
-class TuneTrial:
-    """One trial of a study: its configuration, result and where the configuration came from."""
-
-    number: int
-    config: dict[str, Any]
-    value: float | None
-    status: str  # ok | pruned | failed | diverged | interrupted
-    source: str  # recommended | adaptive
-    duration_s: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"number": self.number, "config": self.config, "value": self.value,
-                "status": self.status, "source": self.source}  # fmt: skip
-
-
-@dataclass
-class TuneProgress:
-    """Where a tune stands after a trial: trials done of the budget, best, time left."""
-
-    done: int
-    budget: int
-    best: TuneTrial | None
-    eta_s: float
-
-
-@dataclass
-class TuneResult:
-    """Every trial of the study (earlier calls included), in order."""
-
-    task: str
-    space: str
-    study: str
-    storage: str | None
-    metric: str
-    trials: list[TuneTrial] = field(default_factory=list)
-
-    @property
-    def best(self) -> TuneTrial | None:
-        return best_of(self.trials)
-
-    def as_dict(self) -> dict[str, Any]:
-        best = self.best
-        return {
-            "task": self.task, "space": self.space, "study": self.study, "metric": self.metric,
-            "best": None if best is None else {"config": best.config, "value": best.value},
-            "trials": [t.as_dict() for t in self.trials],
-        }  # fmt: skip
-
-
-OnTrial = Callable[[TuneTrial, TuneProgress], None]
-OnNote = Callable[[str], None]
-
-
-def best_of(trials: list[TuneTrial]) -> TuneTrial | None:
-    done = [t for t in trials if t.status == "ok" and t.value is not None]
-    return max(done, key=lambda t: t.value or 0.0) if done else None
 
 
 def storage_url(store_path: str | Path) -> str | None:
@@ -144,6 +95,9 @@ def run_tune(
     seed: int = 0,
     study_name: str | None = None,
     pruner: Any = None,
+    parallel: int = 1,
+    executor: str = "local",
+    workers: Workers | None = None,
     on_trial: OnTrial | None = None,
     on_note: OnNote | None = None,
 ) -> TuneResult:
@@ -159,6 +113,13 @@ def run_tune(
         epochs: epochs per trial; ``device``: ``cpu`` or ``cuda``; ``seed``: everything's.
         study_name: the study to create or continue (default: ``<task>-<space>``).
         pruner: an Optuna pruner for this call (``None``: every trial trains to the end).
+        parallel: trials trained at once, each next one asked as soon as one finishes,
+            with the running ones in the study (so the sampler proposes other configs).
+            Locally each trains in a worker process, on its own GPU on CUDA; capped by
+            the CPU cores and memory, or the GPUs (with a note).
+        executor: ``local`` (this machine) or ``ray`` (each trial a Ray task).
+        workers: workers :func:`trial_workers` started earlier (then ``parallel`` and
+            ``executor`` are theirs); ``None``: started here.
         on_trial: called after each trial is stored and told; ``on_note``: one-line notes.
 
     Raises:
@@ -166,6 +127,14 @@ def run_tune(
         ModelError: no trained model for the space.
         TuneInterrupted: Ctrl-C; the trials finished before it are kept.
     """
+    if workers is None:
+        with trial_workers(executor, parallel, device, space.name, dataset.modality,
+                           on_note) as started:  # fmt: skip
+            return run_tune(
+                store, dataset, features, space=space, budget=budget, epochs=epochs,
+                device=device, seed=seed, study_name=study_name, pruner=pruner,
+                workers=started, on_trial=on_trial, on_note=on_note,
+            )  # fmt: skip
     from recommender.fewshot.store_model import tuner_parts
     from recommender.tuning.sampler import RecommenderSampler
     from recommender.validate.recording import start_batch
@@ -183,13 +152,13 @@ def run_tune(
 
     study = _open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(), attrs,
                         existing)  # fmt: skip
-    _fail_stale_trials(study, on_note)
-    batch = start_batch(store, dataset, features, source=SOURCE)
-    loop = _Loop(store, dataset, space, study, sampler, batch, epochs, device, seed, pruner)
+    loop = TrialLoop(store, dataset, space, study, sampler, 0, epochs, seed, pruner)
+    _settle_stale_trials(loop, on_note)
+    loop.batch = start_batch(store, dataset, features, source=SOURCE)
     with store.released():  # other processes may use the store while trials train
-        loop.run(budget, on_trial)
+        loop.run(budget, on_trial, workers)
     return TuneResult(dataset.name, space.name, name, storage, loop.metric,
-                      [_trial(t) for t in study.get_trials(deepcopy=False)])  # fmt: skip
+                      [tune_trial(t) for t in study.get_trials(deepcopy=False)])  # fmt: skip
 
 
 def _load_study(name: str, storage: str | None, attrs: dict[str, Any]) -> bool:
@@ -233,138 +202,32 @@ def _open_study(
     return study
 
 
-def _fail_stale_trials(study: optuna.Study, on_note: OnNote | None) -> None:
-    """Trials a killed process left running: failed (interrupted), so never proposed again."""
+def _settle_stale_trials(loop: TrialLoop, on_note: OnNote | None) -> None:
+    """Trials a killed process left running: told as stored when their run reached the
+    store before the kill, else failed (interrupted), so never proposed again."""
     from optuna.trial import TrialState
 
+    study = loop.study
     stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+    if not stale:
+        return
+    runs = {r["run_key"]: r for r in loop.store.runs(loop.dataset.name, space=loop.space.name)
+            if r["source"] == SOURCE}  # fmt: skip
+    kept = 0
     for t in stale:
-        study.tell(t.number, state=TrialState.FAIL)
-    if stale and on_note is not None:
-        on_note(f"note: {len(stale)} trial(s) left running by an earlier call marked failed")
-
-
-class _Loop:
-    """Ask, train, store, tell: one trial at a time."""
-
-    def __init__(
-        self,
-        store: DuckDBStore,
-        dataset: Dataset,
-        space: Space,
-        study: optuna.Study,
-        sampler: Any,
-        batch: int,
-        epochs: int,
-        device: str,
-        seed: int,
-        pruner: Any = None,
-    ) -> None:
-        from recommender.training.common import metric_name_for
-        from recommender.training.trainers import trainer_for
-
-        self.store, self.dataset, self.space, self.study = store, dataset, space, study
-        self.sampler, self.batch, self.epochs = sampler, batch, epochs
-        self.device, self.seed = device, seed
-        self.trainer = trainer_for(space.name, dataset.modality)
-        self.metric = metric_name_for(dataset.problem_type)
-        self.times: list[float] = []
-        self.pruner = pruner  # when set, each epoch is reported to the study's pruner
-
-    def run(self, budget: int, on_trial: OnTrial | None) -> None:
-        done = sum(_counts(t) for t in self.study.get_trials(deepcopy=False))
-        while done < budget:
-            start = time.monotonic()
-            trial = self._one()
-            done += 1
-            self.times.append(time.monotonic() - start)
-            if on_trial is not None:
-                trials = [_trial(t) for t in self.study.get_trials(deepcopy=False)]
-                eta = (budget - done) * sum(self.times) / len(self.times)
-                on_trial(trial, TuneProgress(done, budget, best_of(trials), eta))
-
-    def _one(self) -> TuneTrial:
-        from optuna.trial import TrialState
-
-        from recommender.tuning.sampler import suggest_config
-
-        trial = self.study.ask()
-        config = suggest_config(trial, self.space)
-        source = self.sampler.sources.get(trial.number, "adaptive")
-        trial.set_user_attr("source", source)
-        pruned: list[int] = []
-
-        def on_epoch(epoch: int, value: float) -> bool:
-            if self.pruner is None or epoch >= self.epochs or not math.isfinite(value):
-                return True  # the last epoch costs nothing more to finish
-            trial.report(float(value), epoch)
-            if trial.should_prune():
-                pruned.append(epoch)
-                return False
-            return True
-
-        try:
-            result = self.trainer.train(self.dataset, config, epochs=self.epochs,
-                                        seed=self.seed, device=self.device,
-                                        on_epoch=on_epoch)  # fmt: skip
-        except BaseException as err:
-            # Not a trained trial (it does not count against the budget) and never proposed again.
-            self.study.tell(trial, state=TrialState.FAIL)
-            if isinstance(err, KeyboardInterrupt):
-                raise TuneInterrupted(
-                    f"interrupted: {len(self.times)} trial(s) trained in this call; rerun the "
-                    "same command to continue the study"
-                ) from None
-            raise
-        if pruned and result.status == "ok":
-            result = dataclasses.replace(result, status="pruned")
-        self._record(config, result)
-        ok = result.status == "ok" and result.value is not None and math.isfinite(result.value)
-        status = "ok" if ok else ("failed" if result.status == "ok" else result.status)
-        trial.set_user_attr("status", status)
-        trial.set_user_attr("duration_s", result.duration_s)
-        if ok:
-            self.study.tell(trial, float(result.value))  # type: ignore[arg-type]
+        run = runs.get(t.user_attrs.get("run_key"))
+        value = None if run is None else run["metrics"].get(loop.metric)
+        status = None if run is None else run["status"]
+        if status is None or (status == "ok" and value is None):
+            study.tell(t.number, state=TrialState.FAIL)
+            continue
+        kept += 1
+        study._storage.set_trial_user_attr(t._trial_id, "status", status)  # noqa: SLF001
+        if status == "ok":
+            study.tell(t.number, float(value))  # type: ignore[arg-type]
         else:
-            state = TrialState.PRUNED if status == "pruned" else TrialState.FAIL
-            self.study.tell(trial, state=state)
-        value = float(result.value) if ok else None  # type: ignore[arg-type]
-        return TuneTrial(trial.number, dict(trial.params), value, status, source,
-                         result.duration_s)  # fmt: skip
-
-    def _record(self, config: dict[str, Any], result: TrainResult) -> None:
-        from recommender.validate.plan import Budget, full_params, run_key
-        from recommender.validate.recording import record_run
-
-        params = full_params(config, self.space)
-        key = run_key(self.dataset.name, self.space.name, params, self.seed,
-                      Budget(self.epochs), source=SOURCE)  # fmt: skip
-        with self.store.attached():
-            record_run(
-                self.store, run_key=key, task=self.dataset.name, space=self.space.name,
-                params=params, result=result, batch=self.batch, query_id=None, source=SOURCE,
-            )  # fmt: skip
-
-
-def _counts(t: optuna.trial.FrozenTrial) -> bool:
-    """A trial counts against the budget once trained (ok, pruned or failed, not interrupted)."""
-    from optuna.trial import TrialState
-
-    done = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
-    return t.state in done and "status" in t.user_attrs
-
-
-def _trial(t: optuna.trial.FrozenTrial) -> TuneTrial:
-    from optuna.trial import TrialState
-
-    if t.state == TrialState.COMPLETE:
-        status = "ok"
-    elif t.state == TrialState.FAIL:
-        status = str(t.user_attrs.get("status", INTERRUPTED))
-    else:
-        status = t.state.name.lower()
-    return TuneTrial(
-        number=t.number, config=dict(t.params), value=t.value, status=status,
-        source=str(t.user_attrs.get("source", "adaptive")),
-        duration_s=t.user_attrs.get("duration_s"),
-    )  # fmt: skip
+            study.tell(t.number, state=TrialState.PRUNED if status == "pruned" else TrialState.FAIL)
+    if on_note is not None:
+        kept_text = f"{kept} stored before it stopped and kept, " if kept else ""
+        on_note(f"note: {len(stale)} trial(s) left running by an earlier call: {kept_text}"
+                f"{len(stale) - kept} marked failed")  # fmt: skip

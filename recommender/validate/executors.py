@@ -14,6 +14,7 @@ take it, the interrupt is not relied on).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import threading
@@ -23,10 +24,15 @@ from typing import Any, Generic, Protocol, TypeVar
 from recommender.errors import InvalidArgumentError, RecommenderError
 
 EXECUTORS = ("local", "ray")
+_NO_RAY = (
+    "--executor ray needs Ray, which is not installed; "
+    "run: pip install 'recommender[ray]' (or use --executor local)"
+)
 # Memory one local worker process needs, about (Python, torch, a copy of the data).
 WORKER_BYTES = 400 * 2**20
 T = TypeVar("T")  # what the submitted calls return
 H = TypeVar("H")  # a handle on one submitted call
+Call = tuple[Any, tuple[Any, ...], dict[str, Any]]  # (key, args, kwargs) of one call
 
 
 class Executor(Protocol[H]):
@@ -54,12 +60,51 @@ def run_each(
     On KeyboardInterrupt, calls that already finished are still handed to ``done``
     before the interrupt goes on; unfinished ones are cancelled.
     """
-    pending = {executor.submit(fn, *args, **kwargs): i for i, (args, kwargs) in enumerate(calls)}
+    queue = iter(enumerate(calls))
+
+    def next_call() -> Call | None:
+        index, (args, kwargs) = next(queue, (-1, ((), {})))
+        return None if index < 0 else (index, args, kwargs)
+
+    run_async(executor, fn, next_call, done, at_once=max(len(calls), 1))
+
+
+def run_async(
+    executor: Executor[Any],
+    fn: Callable[..., T],
+    next_call: Callable[[], Call | None],
+    done: Callable[[Any, T], None],
+    *,
+    at_once: int,
+) -> None:
+    """Keep up to ``at_once`` calls of ``fn`` running; ``done(key, result)`` as each finishes.
+
+    ``next_call()`` gives the next ``(key, args, kwargs)``, or ``None`` when there is
+    nothing to start now; it is asked again after each finished call was handed to
+    ``done``, so what it starts can depend on every result so far. The loop ends when
+    nothing runs and ``next_call()`` has nothing to start. ``next_call`` and ``done`` run
+    with Ctrl-C deferred (:func:`interrupts_deferred`). On KeyboardInterrupt, calls that
+    already finished are still handed to ``done`` before the interrupt goes on;
+    unfinished ones are cancelled.
+    """
+    pending: dict[Any, Any] = {}  # handle -> key
+
+    def fill() -> None:
+        with interrupts_deferred():
+            while len(pending) < at_once:
+                call = next_call()
+                if call is None:
+                    return
+                key, args, kwargs = call
+                pending[executor.submit(fn, *args, **kwargs)] = key
+
     try:
+        fill()
         while pending:
             for handle in executor.wait(list(pending)):
                 with interrupts_deferred():
                     done(pending.pop(handle), executor.result(handle))
+            fill()
     except KeyboardInterrupt:
         with interrupts_deferred():
             for handle in executor.finished(list(pending)):
@@ -134,9 +179,16 @@ class Processes:
 
         context = multiprocessing.get_context("spawn")
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
+        self.workers = workers
 
     def share(self, value: Any) -> Any:
         return value
+
+    def start(self, warm_up: Callable[[], Any]) -> None:
+        """Start every worker now, each running ``warm_up`` (imports, say) first, so that
+        their start-up overlaps what this process does before the first real call."""
+        for _ in range(self.workers):  # a worker is spawned for each call none is idle for
+            self.pool.submit(warm_up)
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return self.pool.submit(fn, *args, **kwargs)
@@ -193,10 +245,7 @@ class Ray:
         try:
             import ray
         except ImportError:
-            raise RecommenderError(
-                "--executor ray needs Ray, which is not installed; "
-                "run: pip install 'recommender[ray]' (or use --executor local)"
-            ) from None
+            raise RecommenderError(_NO_RAY) from None
         if not ray.is_initialized():
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
         self.ray, self.gpus = ray, gpus
@@ -228,11 +277,14 @@ class Ray:
 
 
 def check_executor(name: str, parallel: int) -> None:
-    """Raises InvalidArgumentError: an unknown executor or fewer than one config at once."""
+    """Raises InvalidArgumentError: an unknown executor or fewer than one call at once;
+    RecommenderError: ``ray`` asked but not installed."""
     if name not in EXECUTORS:
         raise InvalidArgumentError(f"executor: expected local or ray, got {name!r}")
-    if parallel < 1:
-        raise InvalidArgumentError(f"parallel: expected >= 1 configs at once, got {parallel}")
+    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
+        raise InvalidArgumentError(f"parallel: expected an integer >= 1, got {parallel!r}")
+    if name == "ray" and importlib.util.find_spec("ray") is None:
+        raise RecommenderError(_NO_RAY)
 
 
 def cap_parallel(name: str, parallel: int) -> tuple[int, str | None]:
@@ -254,6 +306,32 @@ def cap_parallel(name: str, parallel: int) -> tuple[int, str | None]:
         have += f", {memory / 2**30:.1f} GiB available memory at ~{WORKER_BYTES / 2**30:.1f} GiB"
         have += " per worker"
     return limit, f"parallel: {parallel} configs at once asked, capped at {limit} ({have})"
+
+
+def device_slots(name: str, parallel: int, device: str) -> tuple[list[str], str | None]:
+    """The device of each of ``parallel`` calls at once, one whole GPU each on CUDA.
+
+    Locally, ``parallel`` is capped by :func:`cap_parallel` on the CPU, and by the GPUs
+    ``device`` names on CUDA (``cuda``: every visible GPU, ``cuda:N``: that one); slot
+    ``i`` trains on the ``i``-th GPU. On Ray each task gets its own GPU from Ray.
+
+    Returns:
+        One device per slot, and a one-line note when ``parallel`` was capped.
+    """
+    if name != "local" or not device.startswith("cuda"):
+        n, note = cap_parallel(name, parallel)
+        return [device] * n, note
+    gpus = [device] if ":" in device else [f"cuda:{i}" for i in range(_gpu_count())]
+    if parallel <= len(gpus):
+        return gpus[:parallel], None
+    have = f"{len(gpus)} GPU" + ("" if len(gpus) == 1 else "s") + f" ({device}), one per trial"
+    return gpus, f"parallel: {parallel} at once asked, capped at {len(gpus)} ({have})"
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return max(torch.cuda.device_count(), 1)
 
 
 def _cores() -> int:
@@ -278,15 +356,19 @@ def _available_memory() -> int | None:
 
 
 @contextlib.contextmanager
-def open_executor(name: str, *, parallel: int, n_calls: int, device: str) -> Iterator[Any]:
+def open_executor(
+    name: str, *, parallel: int, n_calls: int, device: str, gpus_per_call: float | None = None
+) -> Iterator[Any]:
     """The executor ``name`` (``local`` or ``ray``) for ``n_calls`` calls, ``parallel`` at once.
 
     Locally, one call at a time runs in this process; more run in worker processes. On
-    Ray, each task asks for ``1 / parallel`` of a GPU when ``device`` is CUDA.
+    Ray, each task asks for ``gpus_per_call`` of a GPU when ``device`` is CUDA (default
+    ``1 / parallel``: the calls share one GPU).
     """
     check_executor(name, parallel)
     if name == "ray":
-        yield Ray(1.0 / parallel if device.startswith("cuda") else 0)
+        share = 1.0 / parallel if gpus_per_call is None else gpus_per_call
+        yield Ray(share if device.startswith("cuda") else 0)
     elif parallel == 1 or n_calls == 1:
         yield Serial()
     else:

@@ -208,7 +208,7 @@ def test_trials_a_killed_process_left_running_are_failed_not_repeated(
     orphan.suggest_float("learning_rate", 1e-4, 0.1, log=True)
     resumed = tune(trained_store, data, "--budget", "2", "--study", "k", "--json")
     assert resumed.exit_code == 0, resumed.output
-    assert "1 trial(s) left running by an earlier call marked failed" in resumed.stderr
+    assert "1 trial(s) left running by an earlier call: 1 marked failed" in resumed.stderr
     trials = json.loads(resumed.stdout)["trials"]
     assert [t["status"] for t in trials] == ["ok", "interrupted", "ok"]
     assert tune_runs(trained_store, "toy_killed") == 2

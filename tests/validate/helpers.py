@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +89,47 @@ def colour_images(folder: Path, per_class: int = 8, size: int = 16, seed: int = 
                 folder / cls / f"{i}.png"
             )
     return folder
+
+
+def _foreground() -> None:
+    """Start the child as a terminal starts a foreground command: Ctrl-C not ignored. (A
+    test run started in the background by a non-interactive shell ignores SIGINT, and its
+    children would inherit that.)"""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def signal_when(
+    command: list[str], env: dict[str, str], marker: str, signum: int
+) -> tuple[int, str, str]:
+    """Run ``command`` in its own process group; once a line of its stderr contains
+    ``marker``, send ``signum`` to the group (as a terminal's Ctrl-C reaches every process
+    of a command).
+
+    Returns:
+        The exit code, the stderr up to the marker, and the rest of it.
+    """
+    import pytest
+
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True, preexec_fn=_foreground,
+    )  # fmt: skip
+    seen: list[str] = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            seen.append(line)
+            if marker in line:
+                break
+        os.killpg(proc.pid, signum)
+        try:
+            _, rest = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:  # show where it hangs: faulthandler dumps every thread
+            proc.send_signal(signal.SIGABRT)
+            _, rest = proc.communicate(timeout=30)
+            pytest.fail(f"no exit 120 s after signal {signum}; its threads:\n{rest}")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode, "".join(seen), rest

@@ -20,7 +20,7 @@ from recommender.cli import cli
 from recommender.store import DuckDBStore
 from recommender.training.common import split_indices
 from recommender.validate import executors
-from tests.validate.helpers import blobs_frame
+from tests.validate.helpers import blobs_frame, signal_when
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -220,13 +220,6 @@ def test_parallel_cap_counts_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     assert executors.cap_parallel("local", 64)[0] == 64
 
 
-def _foreground() -> None:
-    """Start the child as a terminal starts a foreground command: Ctrl-C not ignored. (A
-    test run started in the background by a non-interactive shell ignores SIGINT, and its
-    children would inherit that.)"""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def test_ctrl_c_during_parallel_keeps_finished_runs(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the process group, as a terminal sends it) after the first run."""
     table = tmp_path / "blobs.csv"
@@ -239,30 +232,9 @@ def test_ctrl_c_during_parallel_keeps_finished_runs(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "recommender.cli", "validate", "--dataset", str(table),
                "--top-k", "0", "--baselines", "default,random:5", "--parallel", "2",
                "--epochs", "60", "--device", "cpu"]  # fmt: skip
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        start_new_session=True, preexec_fn=_foreground,
-    )  # fmt: skip
-    try:
-        assert proc.stderr is not None
-        seen = []
-        for line in proc.stderr:  # progress lines: one per stored run
-            seen.append(line)
-            if " epochs, " in line:
-                break
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            _, rest = proc.communicate(timeout=120)
-        except subprocess.TimeoutExpired:  # show where it hangs: faulthandler dumps every thread
-            proc.send_signal(signal.SIGABRT)
-            _, rest = proc.communicate(timeout=30)
-            pytest.fail(f"no exit 120 s after Ctrl-C; its threads:\n{rest}")
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    code, seen, rest = signal_when(command, env, " epochs, ", signal.SIGINT)  # after a run
     lines = rest.strip().splitlines()
-    assert proc.returncode == 1, "".join(seen) + rest
+    assert code == 1, seen + rest
     assert "Traceback" not in rest and "leaked" not in rest
     assert len(lines) >= 1 and lines[-1].startswith("Error: interrupted: "), rest
     recorded = int(lines[-1].split("interrupted: ")[1].split(" of ")[0])
