@@ -37,8 +37,9 @@ from recommender.fewshot.mixture import (
     scenario_weights,
 )
 from recommender.fewshot.tuner import N_HEDGE, N_SEED
+from recommender.spaces.builtin import BUILTIN
 
-PACKS = {"tabular": "tabular_mlp", "text": "text_finetune", "image": "image_finetune"}
+PACKS = {record.pack: record.name for record in BUILTIN}  # pack -> space
 NS = (1, 3, 5, 10, 20)
 
 

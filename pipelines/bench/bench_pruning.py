@@ -56,14 +56,11 @@ def pruners(n_epochs: int) -> dict[str, Callable[[], Any]]:
 
 def pack_curves(name: str, space: Any, x: np.ndarray) -> dict[str, np.ndarray]:
     """Each task's validation curve (epochs) and duration for every design config ``x``."""
-    from recommender.knowledge.packs import PACKS as FILES
     from recommender.knowledge.packs import shipped_dir
 
-    prefix, d = FILES[PACKS[name]], shipped_dir()
-    runs = pd.concat([pd.read_parquet(d / f"{prefix}{p}runs.parquet") for p in ("", "holdout_")])
-    curves = pd.concat(
-        [pd.read_parquet(d / f"{prefix}{p}curves.parquet") for p in ("", "holdout_")]
-    )
+    d = shipped_dir() / name  # the pack's folder
+    runs = pd.concat([pd.read_parquet(d / f"{p}runs.parquet") for p in ("", "holdout_")])
+    curves = pd.concat([pd.read_parquet(d / f"{p}curves.parquet") for p in ("", "holdout_")])
     curves = curves[curves["name"].str.startswith("val_") & (curves["name"] != "val_loss")]
     by_run = {rid: g.sort_values("step")["value"].to_numpy() for rid, g in curves.groupby("run_id")}
     params = [c for c in runs.columns if c.startswith("param.")]
