@@ -57,7 +57,7 @@ class FewShotTuner:
         n_seed: how many zero-shot configurations open the loop.
         pool: encoded configurations to consider (default: the surrogate's pool).
         prior: the zero-shot model's weight of each training task for this one, by task
-            name (:func:`recommender.ranking.task_prior`); ``None``: all alike.
+            name (:func:`recommender.knowledge.ranking.task_prior`); ``None``: all alike.
     """
 
     def __init__(

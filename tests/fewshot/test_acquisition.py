@@ -4,7 +4,7 @@ import numpy as np
 
 from recommender.fewshot import FewShotSurrogate, FewShotTuner
 from recommender.fewshot.acquisition import config_key, expected_improvement, propose
-from recommender.space import builtin_space
+from recommender.spaces.space import builtin_space
 
 from .conftest import metafeatures_for, task_response
 
