@@ -5,7 +5,7 @@ fold, a store is built as a user would: ``recommender space import``, ``recommen
 ingest`` of the training tasks' runs (and meta-features where the benchmark has them),
 ``recommender retrain``. Then, for each held-out task and seed, in the same run:
 
-* ``ours``: :class:`recommender.integrations.optuna.RecommenderSampler` on that store
+* ``ours``: :class:`recommender.tuning.sampler.RecommenderSampler` on that store
   (what ``recommender tune`` uses);
 * ``list``: our top-20 recommendations (``recommender.recommend``) tried in order;
 * ``top5_tpe`` / ``top5_gp``: the list's top 5 enqueued, then Optuna's TPESampler /
@@ -181,7 +181,7 @@ def run_study(
     """One Optuna study on the task's surrogate: every trial's value and ask time."""
     import optuna
 
-    from recommender.integrations.optuna import suggest_config
+    from recommender.tuning.sampler import suggest_config
 
     study = optuna.create_study(
         direction="maximize" if bench.maximize else "minimize", sampler=sampler
@@ -212,7 +212,7 @@ def run_method(
         configs = recommended(bench, db, mf)
         return {"values": [float(v) for v in bench.objective.evaluate(task, configs)], "ask_s": []}
     if method == "ours":
-        from recommender.integrations.optuna import RecommenderSampler
+        from recommender.tuning.sampler import RecommenderSampler
 
         t0 = time.perf_counter()
         sampler = RecommenderSampler(bench.name, metafeatures=mf, db=db, seed=seed)

@@ -158,7 +158,7 @@ def copy_model(snapshot: Snapshot, name: str, folder: Path) -> SurrogateObjectiv
 
 def build_scenario(snapshot: Snapshot, name: str, out: Path, args: argparse.Namespace) -> str:
     """Write one scenario's folder; returns a one-line summary."""
-    from recommender.space import Space
+    from recommender.spaces.space import Space
 
     layout = LAYOUTS[name]
     folder = out / name

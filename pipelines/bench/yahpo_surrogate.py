@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pipelines.bench.lcbench_to_table import PARAMS as LCBENCH_PARAMS
-from recommender.space import Space
+from recommender.spaces.space import Space
 
 RBV2_OUTPUTS = (
     "acc", "bac", "auc", "brier", "f1", "logloss", "timetrain", "timepredict", "memory",

@@ -21,7 +21,7 @@ from pipelines.bench.fewshot_report import (
 )
 from pipelines.bench.yahpo_build import make_folds, scenario_space
 from pipelines.bench.yahpo_surrogate import LAYOUTS, Layout, SurrogateObjective, encode_inputs
-from recommender.space import Space
+from recommender.spaces.space import Space
 
 LAYOUT = Layout("task_id", ("depth", "eta", "trainsize"), ("task_id", "booster"),
                 ("acc", "time"), {"trainsize": 1.0}, "acc", True)  # fmt: skip
