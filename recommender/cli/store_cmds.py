@@ -80,7 +80,7 @@ def store() -> None:
 @json_option
 def store_info(db: Path | None, lock_timeout: float | None, as_json: bool) -> None:
     """Counts, schema version and location of the store."""
-    from recommender.admin import store_info as read_info
+    from recommender.api import store_info as read_info
 
     info = read_info(db=db, lock_timeout=lock_timeout)
     missing = info["path"] != ":memory:" and not Path(info["path"]).exists()

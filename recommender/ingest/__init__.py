@@ -172,10 +172,10 @@ def ingest(
 
 def _add_runs(store: Store, table: Any, *, space: str | None, **kwargs: Any) -> IngestReport:
     """Store the runs and, under a named space nobody defined, the space they imply (see
-    :mod:`recommender.space_infer`), in one transaction."""
+    :mod:`recommender.spaces.infer`), in one transaction."""
     if space is None or kwargs.get("dry_run"):
         return store.add_runs(table, space=space, **kwargs)
-    from recommender.space_infer import refresh_inferred
+    from recommender.spaces.infer import refresh_inferred
 
     with store.transaction():
         report = store.add_runs(table, space=space, **kwargs)

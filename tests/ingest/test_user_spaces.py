@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from recommender.cli import cli
-from recommender.space import load_space
+from recommender.spaces.space import load_space
 from recommender.store import DuckDBStore
 from tests.factories import runs_frame, write_runs
 
