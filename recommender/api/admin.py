@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from recommender.spaces.space import Space
     from recommender.store import DuckDBStore
 
-MODEL_KINDS = ("xgboost", "forest")
-
 
 def models(
     space: str | None = None, *, db: str | Path | None = None, lock_timeout: float | None = None
@@ -116,12 +114,13 @@ def import_space(
 
 
 def model_params(model: str) -> dict[str, Any] | None:
-    """Surrogate settings for ``model`` (None: XGBoost, tuned by leave-task-out CV)."""
-    if model not in MODEL_KINDS:
-        raise InvalidArgumentError(
-            f"model: expected one of {', '.join(MODEL_KINDS)}, got {model!r}"
-        )
-    return {"kind": model} if model != "xgboost" else None
+    """Surrogate settings for ``model``, a registered kind (None: the default kind, XGBoost,
+    tuned by leave-task-out CV)."""
+    from recommender.surrogate.kinds import DEFAULT_KIND, KINDS
+
+    if model not in KINDS:
+        raise InvalidArgumentError(f"model: expected one of {', '.join(KINDS)}, got {model!r}")
+    return {"kind": model} if model != DEFAULT_KIND else None
 
 
 def champion_defaults(

@@ -133,8 +133,8 @@ def _echo_report(report: IngestReport, kind: str) -> None:
 
 
 def _echo_inferred(inferred: dict[str, Any], name: str) -> None:
-    from recommender.spaces.space import Space
     from recommender.spaces.infer import describe_param
+    from recommender.spaces.space import Space
 
     space = Space.from_json(inferred["definition"], name=name)
     click.echo(

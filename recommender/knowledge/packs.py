@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelError
-from recommender.training.trainers import TRAINERS
+from recommender.spaces.builtin import BUILTIN_SPACES
 
 if TYPE_CHECKING:
     from recommender.store.base import Store
@@ -94,7 +94,7 @@ def load_runs_into(
     )  # fmt: skip
     store.label_tasks(
         runs_source=SHIPPED_FORMAT, space=space,
-        modality=TRAINERS[space].modality,
+        modality=BUILTIN_SPACES[space].modality,
         problem_types=_problem_types(directory / f"{prefix}metafeatures.parquet"),
     )  # fmt: skip
     return {"runs": report.accepted, "tasks": report.tasks, "curve_points": report.curve_points}

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from recommender.errors import SpaceError
-from recommender.spaces.space import Param, Space
 from recommender.spaces.params import check_params
+from recommender.spaces.space import Param, Space
 
 if TYPE_CHECKING:
     from recommender.store.base import Store

@@ -179,3 +179,24 @@ def test_recommend_from_dataset_file(runner: CliRunner, toy_db: Path, tmp_path: 
     args = ["recommend", "--dataset", str(tmp_path / "d.csv"), "--target", "y"]
     rows = json.loads(_ok(runner, [*args, "--space", "toy", "--json", "--top-k", "2"]))
     assert len(rows) == 2
+
+
+def test_a_registered_surrogate_kind_is_a_model_choice(
+    runner: CliRunner, toy_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recommender.surrogate import kinds
+    from recommender.surrogate.forest import ForestSurrogate
+
+    class WideForest(ForestSurrogate):
+        kind = "wide_forest"
+
+    monkeypatch.setattr(kinds, "KINDS", dict(kinds.KINDS))
+    args = ["retrain", "--space", "toy", "--metric", "acc", "--maximize", "--model"]
+    _import_toy_space(runner, tmp_path)
+    refused = runner.invoke(cli, [*args, "wide_forest"])
+    assert refused.exit_code == 2 and "'wide_forest' is not one of" in refused.output
+    kinds.register_kind(WideForest)
+    assert "wide_forest" in _ok(runner, ["retrain", "--help"])
+    assert "promoted" in _ok(runner, [*args, "wide_forest"])
+    listing = json.loads(_ok(runner, ["models", "list", "--json"]))
+    assert [row["kind"] for row in listing] == ["wide_forest"]
