@@ -49,7 +49,7 @@ def load_tuner_parts(
     """
     import warnings
 
-    from recommender.shipped import ensure_shipped
+    from recommender.knowledge.packs import ensure_shipped
     from recommender.store import open_store
 
     if metafeatures is None and dataset is not None:
@@ -70,9 +70,9 @@ def tuner_parts(
     on_note: Callable[[str], None] | None = None,
 ) -> TunerParts:
     """Like :func:`load_tuner_parts`, from an open store; ``on_note`` hears of meta-training."""
-    from recommender.ranking import recommend_with, task_prior
-    from recommender.registry import champion
-    from recommender.space import load_space
+    from recommender.knowledge.ranking import recommend_with, task_prior
+    from recommender.knowledge.registry import champion
+    from recommender.spaces.space import load_space
 
     sp = load_space(space, store)
     loaded = champion(store, sp.name)
@@ -99,8 +99,8 @@ def dataset_metafeatures(dataset: Any, target: str | None) -> dict[str, float]:
     """
     import pandas as pd
 
-    from recommender.datasets import dataset_from_frame, load_dataset
-    from recommender.labels import default_target
+    from recommender.datasets.labels import default_target
+    from recommender.datasets.loading import dataset_from_frame, load_dataset
     from recommender.metafeatures import compute_metafeatures
 
     if isinstance(dataset, pd.DataFrame):
@@ -129,8 +129,8 @@ def fewshot_for(
 ) -> FewShotSurrogate:
     """The few-shot surrogate matching the champion ``loaded`` (trained on first use,
     which ``on_note`` is told of: it takes a while)."""
-    from recommender.registry import FEWSHOT_DIR, models_dir
-    from recommender.space import load_space
+    from recommender.knowledge.registry import FEWSHOT_DIR, models_dir
+    from recommender.spaces.space import load_space
     from recommender.surrogate.model import load_training_data
 
     key = (str(store.path), loaded.space, int(loaded.model_id))

@@ -13,13 +13,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recommender.datasets import Dataset
+from recommender.datasets.loading import Dataset
 from recommender.errors import DatasetError
 from recommender.metafeatures.catalog import FEATURES, GROUPS, feature_names
 from recommender.metafeatures.prepare import PreparedTable, canonical_subsample, row_hashes
 from recommender.metafeatures.prepare import prepare as _prepare_table
 
-__all__ = ["FEATURES", "GROUPS", "MetaFeatureResult", "compute_metafeatures", "feature_names"]
+__all__ = [
+    "FEATURES",
+    "GROUPS",
+    "MetaFeatureResult",
+    "compute_metafeatures",
+    "feature_names",
+    "groups_computing",
+]
 
 # Rows used by the groups that do not need every row (seeded, row-order independent).
 MAX_ROWS = {"information": 100_000, "pca": 20_000, "landmarkers": 2_000}
@@ -62,7 +69,7 @@ def compute_metafeatures(
     """Compute the meta-features of a dataset.
 
     Args:
-        dataset: a loaded dataset (see :func:`recommender.datasets.load_dataset`).
+        dataset: a loaded dataset (see :func:`recommender.datasets.loading.load_dataset`).
         seed: seed of every subsample and cross-validation split.
         time_budget_s: once this many seconds have passed, the remaining expensive
             groups (information, landmarkers) are skipped with a note.
@@ -76,7 +83,7 @@ def compute_metafeatures(
         DatasetError: an unknown group or modality.
 
     >>> import pandas as pd
-    >>> from recommender.datasets import dataset_from_frame
+    >>> from recommender.datasets.loading import dataset_from_frame
     >>> ds = dataset_from_frame(pd.DataFrame({"a": [1.0, 2, 3, 4], "t": [0, 1, 0, 1]}), "t")
     >>> compute_metafeatures(ds, groups=["general"]).features["NumberOfFeatures"]
     2.0
@@ -110,6 +117,18 @@ def compute_metafeatures(
             "counts are scaled to the full size"
         )
     return MetaFeatureResult(features, dataset.problem_type, dataset.modality, notes)
+
+
+def groups_computing(modality: str, names: Iterable[str]) -> list[str]:
+    """The groups of ``modality`` that compute any of ``names``, in catalog order (every
+    group when none of the names is known), so a model's features can be computed alone.
+
+    >>> groups_computing("tabular", ["NumberOfInstances", "MeanSkewnessOfNumericAtts"])
+    ['general', 'statistical']
+    """
+    catalog = FEATURES[modality]
+    wanted = {catalog[name].group for name in names if name in catalog}
+    return [g for g in GROUPS[modality] if g in wanted] or list(GROUPS[modality])
 
 
 def _check_groups(modality: str, groups: Iterable[str] | None) -> list[str]:
