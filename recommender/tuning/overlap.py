@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -169,23 +170,33 @@ def mismatch_note(space: str, p: Param, dist: BaseDistribution, ov: Overlap | No
         f"asked as {_asked(dist)}"
     )
     if ov is None:
-        return f"{head}, it shares nothing with it, so it is sampled at random"
-    part = _choices(ov.choices) if ov.choices is not None else _range(ov.low, ov.high, False)
+        return f"{head}, which shares nothing with it, it is sampled at random"
+    if ov.choices is not None:
+        part = ", ".join(repr(c) for c in ov.choices)
+    else:
+        part = f"values {_range(ov.low, ov.high, False)}"
     return (
-        f"{head}, it is suggested only {part}, the part the store knows; ask for "
-        f"{_described(p)} to search all of it"
+        f"{head}, it gets only {part} (what the store knows); to use all the store "
+        f"knows, ask for {_described(p)}"
     )
 
 
 def unknown_note(space: str, name: str, names: Sequence[str]) -> str:
     """One line: the space has no such parameter; the names it has, closest first."""
-    close = [n for n in names if name.lower() in n.lower() or n.lower() in name.lower()]
+    close = [n for n in names if _abbreviates(name, n)]
     close += [n for n in difflib.get_close_matches(name, names, n=3) if n not in close]
     hint = f" (did you mean {', '.join(repr(n) for n in close[:3])}?)" if close else ""
     return (
         f"RecommenderSampler: space {space} has no parameter {name!r}{hint}; it knows "
         f"{', '.join(names)}; sampling {name!r} at random"
     )
+
+
+def _abbreviates(short: str, name: str) -> bool:
+    """``impute`` of ``num.impute.selected.cpo``, ``lr`` of ``learning_rate``."""
+    short, name = short.lower(), name.lower()
+    words = [w for w in re.split(r"[._\-]+", name) if w]
+    return short in words or short == "".join(w[0] for w in words) or name in short
 
 
 def _described(p: Param) -> str:

@@ -65,7 +65,7 @@ PROPOSAL = "recommender:proposal"
 # long ago (a proposal takes well under it); an older one without a proposal was started
 # by another sampler or a process that died.
 WAIT_S = 5.0
-_POLL_S = 0.005
+_POLL_S = 0.01
 _RUNNING = (TrialState.RUNNING, TrialState.WAITING)
 
 
@@ -247,7 +247,7 @@ class RecommenderSampler(BaseSampler):
         state.overlaps[key] = ov
         if note is not None and name not in state.warned:
             state.warned.add(name)
-            warnings.warn(note, stacklevel=4)
+            warnings.warn(note, stacklevel=5)  # the objective's trial.suggest_* line
         return ov
 
     # -- the joint proposal of a trial --------------------------------------------------

@@ -292,8 +292,13 @@ def test_numeric_choices_of_a_numeric_parameter_are_suggested_by_the_store(
             "it knows learning_rate, batch_size",
         ),
         ("layers", lambda t: t.suggest_categorical("layers", [1, 2]), "did you mean 'num_layers'"),
+        (
+            "lr",
+            lambda t: t.suggest_float("lr", 1e-4, 0.1, log=True),
+            "did you mean 'learning_rate'",
+        ),
     ],
-    ids=["unknown-choice", "unknown-parameter", "renamed-parameter"],
+    ids=["unknown-choice", "unknown-parameter", "renamed-parameter", "abbreviated-parameter"],
 )
 def test_choices_or_names_the_store_does_not_know_warn_once_and_never_repeat_a_config(
     surrogate: FewShotSurrogate, name: str, ask: Any, knows: str
