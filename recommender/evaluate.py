@@ -4,7 +4,9 @@ For each task ``t`` the surrogate is refit on the other tasks only (their runs, 
 meta-features, their normalisation), asked for configurations from ``t``'s
 meta-features, and scored with ``t``'s own runs: a recommended configuration that was
 not evaluated on ``t`` gets the value of its nearest evaluated configuration there (in
-the encoded space). Regret is ``max(0, (best - achieved) / (best - median))``.
+the encoded space). Regret is ``max(0, (best - achieved) / (best - median))``: 0 = the
+task's best run, 1 = its median run, the scale of ``retrain``'s figure too (which instead
+ranks each held-out task's own runs with the surrogate alone).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 
 from recommender.errors import ModelError
-from recommender.normalize import regret, regret_scale
+from recommender.normalize import REGRET_SCALE, regret, regret_scale
 from recommender.portfolio import weighted_greedy
 from recommender.ranking import recommend_with
 from recommender.space import load_space
@@ -31,6 +33,12 @@ if TYPE_CHECKING:
 
 RANDOM_KS = (1, 5, 10, 25, 50)
 METHODS = ("recommender", "default", "portfolio", "nearest_task")
+MEASURES = (
+    "each method's pick for every task, with the model refitted without that task "
+    "(leave-one-task-out), scored on the task's runs: recommender_top1 is the first config "
+    "recommend gives, recommender_topK the best of its first K; retrain's surrogate top-1 "
+    "regret instead ranks each held-out task's own runs"
+)
 
 
 @dataclass
@@ -53,6 +61,8 @@ class EvaluationResult:
             "tasks": self.rows,
             "mean": self.means(),
             "portfolio_rules": self.rules,
+            "regret_scale": REGRET_SCALE,
+            "regret_measures": MEASURES,
         }
 
 

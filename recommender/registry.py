@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelError
+from recommender.normalize import REGRET_SCALE
 from recommender.space import Space, load_space
 from recommender.store.artifacts import (
     artifact_path,
@@ -90,7 +91,10 @@ class RetrainReport:
     message: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.challenger_eval:
+            out["regret_measures"] = cv_measure(int(self.challenger_eval.get("n_folds", 0)))
+        return out
 
 
 def _snapshot(store: Store, space: str) -> tuple[int, int | None]:
@@ -218,16 +222,25 @@ def _stored_params(row: dict[str, Any]) -> dict[str, Any]:
     return dict(evaluation.get("params") or {})
 
 
+def cv_measure(n_folds: int) -> str:
+    """What ``retrain``'s regret measures, in words (``evaluate`` measures the picks)."""
+    return (
+        f"the surrogate's first-ranked run of each held-out task, {n_folds} folds by task; "
+        f"{REGRET_SCALE}"
+    )
+
+
 def _message(r: RetrainReport) -> str:
     ours = r.challenger_eval.get("top1_regret", float("nan"))
+    what = cv_measure(int(r.challenger_eval.get("n_folds", 0)))
     if r.champion_eval:
         theirs = r.champion_eval.get("top1_regret", float("nan"))
         verdict = "promoted" if r.status == "promoted" else "kept the champion"
         return (
-            f"model {r.model_id}: leave-task-out top-1 regret {ours:.3f} vs champion "
-            f"{r.champion_id} {theirs:.3f}; {verdict}"
+            f"model {r.model_id}: surrogate top-1 regret {ours:.3f} vs champion "
+            f"{r.champion_id} {theirs:.3f} ({what}); {verdict}"
         )
-    return f"model {r.model_id}: leave-task-out top-1 regret {ours:.3f}; promoted (first model)"
+    return f"model {r.model_id}: surrogate top-1 regret {ours:.3f} ({what}); promoted (first model)"
 
 
 def _register(

@@ -179,3 +179,28 @@ def test_recommend_from_dataset_file(runner: CliRunner, toy_db: Path, tmp_path: 
     args = ["recommend", "--dataset", str(tmp_path / "d.csv"), "--target", "y"]
     rows = json.loads(_ok(runner, [*args, "--space", "toy", "--json", "--top-k", "2"]))
     assert len(rows) == 2
+
+
+def test_retrain_and_evaluate_name_their_regret_and_its_scale(
+    runner: CliRunner, toy_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recommender import evaluate as ev
+
+    monkeypatch.setattr(ev, "RANDOM_KS", (1, 5))
+    _import_toy_space(runner, tmp_path)
+    out = _ok(runner, ["retrain", "--space", "toy", "--metric", "acc", "--maximize"])
+    assert "model 1: surrogate top-1 regret " in out
+    assert (
+        "(the surrogate's first-ranked run of each held-out task, 5 folds by task; "
+        "0 = the task's best run, 1 = its median run); promoted (first model)"
+    ) in out
+    table = _ok(runner, ["evaluate", "--space", "toy"])
+    footer = " ".join(table.split("\n\n")[-1].split())
+    assert footer.startswith(
+        "Regret per task (0 = the task's best run, 1 = its median run; lower is better) of "
+        "each method's pick for every task, with the model refitted without that task"
+    )
+    assert "retrain's surrogate top-1 regret instead ranks each held-out task's own runs." in footer
+    report = json.loads(_ok(runner, ["evaluate", "--space", "toy", "--json"]))
+    assert report["regret_scale"] == "0 = the task's best run, 1 = its median run"
+    assert "leave-one-task-out" in report["regret_measures"]
