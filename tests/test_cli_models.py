@@ -70,6 +70,10 @@ def test_retrain_recommend_models_cycle(runner: CliRunner, toy_db: Path, tmp_pat
             ["recommend", "--metafeatures", str(mf), "--space", "toy", "--json", "--top-k", "3"],
         )
     )
+    assert (rows["space"], rows["model_id"], rows["rule"]) == ("toy", 1, "weighted/50")
+    assert rows["note"].startswith("Known tasks weigh by how closely the model expects")
+    assert rows["predicted_unit"].startswith("the model's estimate for this dataset")
+    rows = rows["recommendations"]
     assert len(rows) == 3 and {"config", "predicted", "uncertainty"} <= set(rows[0])
     table = _ok(runner, ["recommend", "--task", "task0", "--space", "toy"])
     assert "space toy, model 1" in table and "similar tasks" in table
@@ -90,7 +94,7 @@ def test_recommend_says_when_it_knows_fewer_configs(
     _ok(runner, ["retrain", "--space", "toy", "--metric", "acc", "--maximize"])
     result = runner.invoke(cli, ["recommend", "--task", "task0", "--space", "toy", "--json"])
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.stdout)) == 2
+    assert len(json.loads(result.stdout)["recommendations"]) == 2
     assert "note: 2 recommendation(s), not 5" in result.stderr
 
 
@@ -178,7 +182,7 @@ def test_recommend_from_dataset_file(runner: CliRunner, toy_db: Path, tmp_path: 
     data.to_csv(tmp_path / "d.csv", index=False)
     args = ["recommend", "--dataset", str(tmp_path / "d.csv"), "--target", "y"]
     rows = json.loads(_ok(runner, [*args, "--space", "toy", "--json", "--top-k", "2"]))
-    assert len(rows) == 2
+    assert len(rows["recommendations"]) == 2
 
 
 def test_retrain_and_evaluate_name_their_regret_and_its_scale(
