@@ -49,8 +49,6 @@ def evaluate(
 ) -> None:
     """Leave-one-task-out regret of recommendations against baselines, per task and mean."""
     from recommender.api import evaluate as run_evaluate
-    from recommender.evaluate import MEASURES
-    from recommender.normalize import REGRET_SCALE
 
     result = run_evaluate(
         space_name, metric=metric, maximize=maximize, fidelity=fidelity, top_k=top_k,
@@ -61,5 +59,4 @@ def evaluate(
         echo_json(result.as_dict())
         return
     echo_table(result.rows + [{"task": "MEAN", **result.means()}])
-    what = f"Regret per task ({REGRET_SCALE}; lower is better) of {MEASURES}."
-    click.echo("\n" + textwrap.fill(what, width=100))
+    click.echo("\n" + textwrap.fill(result.what_it_measures(), width=100))

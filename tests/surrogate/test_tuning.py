@@ -5,7 +5,7 @@ from typing import Any
 import numpy.typing as npt
 import pytest
 
-from recommender.space import Space
+from recommender.spaces.space import Space
 from recommender.store import DuckDBStore
 from recommender.surrogate import tuning
 from recommender.surrogate.model import load_training_data
