@@ -34,7 +34,7 @@ from recommender.surrogate.model import (
     fit_surrogate,
     load_training_data,
 )
-from recommender.surrogate.normalize import REGRET_SCALE
+from recommender.surrogate.tuning import cv_measure
 
 if TYPE_CHECKING:
     from recommender.store.base import Store
@@ -220,14 +220,6 @@ def _nothing_new(
 def _stored_params(row: dict[str, Any]) -> dict[str, Any]:
     evaluation = row.get("evaluation") or {}
     return dict(evaluation.get("params") or {})
-
-
-def cv_measure(n_folds: int) -> str:
-    """What ``retrain``'s regret measures, in words (``evaluate`` measures the picks)."""
-    return (
-        f"the surrogate's first-ranked run of each held-out task, {n_folds} folds by task; "
-        f"{REGRET_SCALE}"
-    )
 
 
 def _message(r: RetrainReport) -> str:

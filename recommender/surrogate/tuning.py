@@ -13,7 +13,7 @@ import numpy as np
 from recommender.surrogate.features import MetaFeatureScaler, design_matrix
 from recommender.surrogate.kinds import make_model
 from recommender.surrogate.model import TrainingData
-from recommender.surrogate.normalize import regret
+from recommender.surrogate.normalize import REGRET_SCALE, regret
 
 TUNING_GRID: tuple[dict[str, Any], ...] = (
     {"max_depth": 6, "n_estimators": 300},
@@ -69,6 +69,14 @@ def cv_regret(
         "top5_regret": float(np.mean(top5)),
         "n_folds": n_folds,
     }
+
+
+def cv_measure(n_folds: int) -> str:
+    """What :func:`cv_regret` measures, in words (``evaluate`` measures the served picks)."""
+    return (
+        f"the surrogate's first-ranked run of each held-out task, {n_folds} folds by task; "
+        f"{REGRET_SCALE}"
+    )
 
 
 def tune_params(
