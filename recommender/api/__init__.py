@@ -29,6 +29,7 @@ from recommender.api.admin import (
     promote,
     rollback,
     spaces,
+    store_info,
 )
 from recommender.api.inputs import (
     DEFAULT_SPACE,
@@ -62,6 +63,7 @@ __all__ = [
     "retrain",
     "rollback",
     "spaces",
+    "store_info",
     "tune",
     "validate",
 ]

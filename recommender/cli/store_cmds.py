@@ -80,11 +80,10 @@ def store() -> None:
 @json_option
 def store_info(db: Path | None, lock_timeout: float | None, as_json: bool) -> None:
     """Counts, schema version and location of the store."""
-    from recommender.store import open_store
+    from recommender.api import store_info as read_info
 
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as s:
-        info = s.info()
-        missing = s.in_memory and s.path != ":memory:"
+    info = read_info(db=db, lock_timeout=lock_timeout)
+    missing = info["path"] != ":memory:" and not Path(info["path"]).exists()
     if as_json:
         echo_json(info)
     else:
