@@ -45,6 +45,7 @@ from recommender.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from recommender.knowledge.evaluation import EvaluationResult
+    from recommender.knowledge.query import Describe
     from recommender.knowledge.ranking import RecommendResult
     from recommender.knowledge.registry import RetrainReport
     from recommender.metafeatures import MetaFeatureResult
@@ -129,7 +130,7 @@ def recommend(
             "data: expected a dataset, a meta-feature dict or task=NAME (exactly one), "
             f"got {'both' if task is not None else 'neither'}"
         )
-    features: dict[str, float] | None = None
+    features: dict[str, float] | Describe | None = None
     if data is not None:
         features, space_name = features_and_space(data, target, space, text_column)
     elif space is None:
