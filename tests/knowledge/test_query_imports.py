@@ -64,6 +64,6 @@ def test_recommend_for_a_dataset_imports_no_training_library(tmp_path: Path, dat
     (tmp_path / "table.csv").write_text("a,b,c,target\n" + "\n".join(rows) + "\n")
     out = _query(tmp_path, ["--dataset", dataset, "--db", str(db)])
     assert out.returncode == 0, out.stderr
-    assert len(json.loads(out.stdout)) == 5  # it answered
+    assert len(json.loads(out.stdout)["recommendations"]) == 5  # it answered
     loaded = json.loads(out.stderr.strip().splitlines()[-1].replace("'", '"'))
     assert not set(loaded) & set(TRAINING), loaded
