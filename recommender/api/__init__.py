@@ -39,6 +39,14 @@ from recommender.api.inputs import (
     load_data,
     read_metafeatures,
 )
+from recommender.api.store import (
+    export_store,
+    ingest,
+    rejected,
+    runs,
+    tasks,
+    upgrade_store,
+)
 from recommender.api.tuning import tune
 from recommender.arguments import check_top_k
 from recommender.errors import InvalidArgumentError
@@ -56,16 +64,22 @@ __all__ = [
     "describe",
     "describe_result",
     "evaluate",
+    "export_store",
     "import_space",
+    "ingest",
     "models",
     "promote",
     "read_metafeatures",
     "recommend",
+    "rejected",
     "retrain",
     "rollback",
+    "runs",
     "spaces",
     "store_info",
+    "tasks",
     "tune",
+    "upgrade_store",
     "validate",
 ]
 
