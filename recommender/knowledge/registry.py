@@ -177,8 +177,16 @@ def train_and_register(
     report.status = "promoted" if promote_it else "kept_champion"
     report.n_tasks, report.params = len(data.tasks), chosen
     report.duration_s = time.perf_counter() - start
-    report.message = f"{_message(report)}; {rule_note(fitted)}{few_note}"
+    report.message = f"{_message(report)}; {rule_note(fitted)}{_undescribed(data)}{few_note}"
     return report
+
+
+def _undescribed(data: TrainingData) -> str:
+    """A note on the training tasks without meta-features, when only some have them."""
+    n = sum(1 for t in data.tasks if not data.metafeatures.get(t))
+    if n == 0 or n == len(data.tasks):
+        return ""
+    return f"; {n} of {len(data.tasks)} tasks have no meta-features (they count as average tasks)"
 
 
 def _nothing_new_report(
@@ -196,7 +204,7 @@ def _training_data(store: Store, sp: Space, **kwargs: Any) -> TrainingData:
     data = load_training_data(store, sp, **kwargs)
     if len(data.tasks) < 2:
         raise ModelError(
-            f"retrain learns across tasks: expected runs and meta-features for at least 2 "
+            f"retrain learns across tasks: expected runs for at least 2 "
             f"tasks in space {sp.name!r}, got {len(data.tasks)}; ingest runs of more tasks"
         )
     return data
