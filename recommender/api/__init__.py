@@ -39,12 +39,21 @@ from recommender.api.inputs import (
     load_data,
     read_metafeatures,
 )
+from recommender.api.store import (
+    export_store,
+    ingest,
+    rejected,
+    runs,
+    tasks,
+    upgrade_store,
+)
 from recommender.api.tuning import tune
 from recommender.arguments import check_top_k
 from recommender.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from recommender.knowledge.evaluation import EvaluationResult
+    from recommender.knowledge.query import Describe
     from recommender.knowledge.ranking import RecommendResult
     from recommender.knowledge.registry import RetrainReport
     from recommender.metafeatures import MetaFeatureResult
@@ -55,16 +64,22 @@ __all__ = [
     "describe",
     "describe_result",
     "evaluate",
+    "export_store",
     "import_space",
+    "ingest",
     "models",
     "promote",
     "read_metafeatures",
     "recommend",
+    "rejected",
     "retrain",
     "rollback",
+    "runs",
     "spaces",
     "store_info",
+    "tasks",
     "tune",
+    "upgrade_store",
     "validate",
 ]
 
@@ -130,7 +145,7 @@ def recommend(
         raise InvalidArgumentError(
             "data: expected a dataset, a meta-feature dict or task=NAME (at most one), got both"
         )
-    features: dict[str, float] | None = None
+    features: dict[str, float] | Describe | None = None
     if data is not None:
         features, space_name = features_and_space(data, target, space, text_column)
     elif space is None:

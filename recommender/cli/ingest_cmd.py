@@ -71,8 +71,7 @@ def ingest(
     (sqlite:///optuna.db). Ingesting the same source twice adds nothing; bad rows
     are kept in the store's quarantine with their reason.
     """
-    from recommender.ingest import ingest as run_ingest
-    from recommender.store import open_store
+    from recommender.api import ingest as run_ingest
 
     show = not as_json and sys.stderr.isatty()
 
@@ -80,14 +79,11 @@ def ingest(
         if show:
             click.echo(f"  {stage} ...", err=True)
 
-    # A dry run reads the store only: it writes nothing, not even a new store file.
-    with open_store(db, read_only=dry_run, lock_timeout=lock_timeout) as store:
-        report = run_ingest(
-            store, source, format=fmt, kind=kind, space=space,
-            mapping=str(mapping) if mapping else None, task=task, task_column=task_column,
-            task_tag=task_tag, strict=strict, dry_run=dry_run, progress=progress,
-            encoding=encoding,
-        )  # fmt: skip
+    report = run_ingest(
+        source, format=fmt, kind=kind, space=space, mapping=mapping, task=task,
+        task_column=task_column, task_tag=task_tag, strict=strict, dry_run=dry_run,
+        progress=progress, encoding=encoding, db=db, lock_timeout=lock_timeout,
+    )  # fmt: skip
     if as_json:
         echo_json(report.as_dict())
         return
