@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.bench.fewshot_report import NS, markdown, regret_table
+from pipelines.bench.fewshot_report import NS, markdown, on_common_tasks, regret_table
 
 METHODS = ("ours", "list", "top5_tpe", "top5_gp", "tpe", "gp")
 LABELS = {
@@ -271,6 +271,7 @@ def run_all(bench: Benchmark, args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def report(bench: Benchmark, results: list[dict[str, Any]], budget: int) -> str:
     """The markdown results: mean regret per method at n, seconds per suggestion, paired."""
+    results = on_common_tasks(results)
     table = regret_table(results, bench.references, bench.maximize, NS)
     order = [m for m in METHODS if m in table]
     table = {m: table[m] for m in order}

@@ -55,6 +55,16 @@ def task_best(
     return float(max(pool) if maximize else min(pool))
 
 
+def on_common_tasks(results: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The results of the tasks every method ran (a run stopped mid-way leaves a task
+    some methods have not reached; means over different tasks would not compare)."""
+    tasks: dict[str, set[str]] = {}
+    for r in results:
+        tasks.setdefault(r["method"], set()).add(r["task"])
+    common = set.intersection(*tasks.values()) if tasks else set()
+    return [r for r in results if r["task"] in common]
+
+
 def regret_table(
     results: Sequence[Mapping[str, Any]],
     references: Mapping[str, Mapping[str, float]],

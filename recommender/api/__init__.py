@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from recommender.api.admin import (
     champion_defaults,
+    ensure_shipped,
     import_space,
     model_params,
     models,
@@ -39,14 +40,7 @@ from recommender.api.inputs import (
     load_data,
     read_metafeatures,
 )
-from recommender.api.store import (
-    export_store,
-    ingest,
-    rejected,
-    runs,
-    tasks,
-    upgrade_store,
-)
+from recommender.api.store import export_store, ingest, rejected, runs, tasks, upgrade_store
 from recommender.api.tuning import tune
 from recommender.arguments import check_top_k
 from recommender.errors import InvalidArgumentError
@@ -57,7 +51,6 @@ if TYPE_CHECKING:
     from recommender.knowledge.ranking import RecommendResult
     from recommender.knowledge.registry import RetrainReport
     from recommender.metafeatures import MetaFeatureResult
-    from recommender.store import DuckDBStore
     from recommender.validate.runner import OnResult, ValidationReport
 
 __all__ = [
@@ -156,7 +149,7 @@ def recommend(
     else:
         space_name = space
     with open_store(db, lock_timeout=lock_timeout) as store:
-        _ensure_shipped(store, space_name, note)
+        ensure_shipped(store, space_name, note)
         result = answer(store, features, space=space_name, top_k=top_k, task=task, log=log)
     n = len(result.recommendations)
     if n < top_k:
@@ -165,14 +158,6 @@ def recommend(
             f"{n} distinct evaluated configuration(s); ingest more runs and retrain"
         )
     return result
-
-
-def _ensure_shipped(store: DuckDBStore, space: str, note: Note) -> None:
-    from recommender.knowledge.packs import ensure_shipped
-
-    message = ensure_shipped(store, space)
-    if message:
-        note(message)
 
 
 # -- describe -------------------------------------------------------------------------------
@@ -298,7 +283,7 @@ def retrain(
     if isinstance(min_new_runs, bool) or not isinstance(min_new_runs, int) or min_new_runs < 0:
         raise InvalidArgumentError(f"min_new_runs: expected an integer >= 0, got {min_new_runs!r}")
     with open_store(db, lock_timeout=lock_timeout) as store:
-        _ensure_shipped(store, space, on_note or logger.info)
+        ensure_shipped(store, space, on_note or logger.info)
         metric, maximize, fidelity = champion_defaults(store, space, metric, maximize, fidelity)
         return train_and_register(
             store, space=space, metric=metric, maximize=maximize, fidelity=fidelity,
@@ -333,7 +318,7 @@ def evaluate(
     if isinstance(holdout, str):
         holdout = (holdout,)
     with open_store(db, lock_timeout=lock_timeout) as store:
-        _ensure_shipped(store, space, on_note or logger.info)
+        ensure_shipped(store, space, on_note or logger.info)
         metric, maximize, fidelity = champion_defaults(store, space, metric, maximize, fidelity)
         return evaluate_loto(
             store, space=space, metric=metric, maximize=bool(maximize), fidelity=fidelity,
@@ -399,7 +384,7 @@ def validate(
     check_request(dataset, device=device, seed=seed, executor=executor, parallel=parallel)
     with open_store(db, lock_timeout=lock_timeout) as store:
         if top_k > 0:
-            _ensure_shipped(store, space or default_space_for(dataset.modality), note)
+            ensure_shipped(store, space or default_space_for(dataset.modality), note)
         result = run_validation(
             store, dataset, space=space, top_k=top_k, baselines=pairs, epochs=epochs,
             budget_s=budget_s, device=device, seed=seed, executor=executor, parallel=parallel,

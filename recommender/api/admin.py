@@ -5,6 +5,7 @@ Part of the Python API (re-exported by :mod:`recommender.api`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +112,15 @@ def import_space(
 
     with open_store(db, lock_timeout=lock_timeout) as store:
         return spaces_module.import_space(store, path, name)
+
+
+def ensure_shipped(store: DuckDBStore, space: str, note: Callable[[str], None]) -> None:
+    """Load the shipped pack into ``store`` when ``space`` needs it; ``note`` says so."""
+    from recommender.knowledge.packs import ensure_shipped as load_if_needed
+
+    message = load_if_needed(store, space)
+    if message:
+        note(message)
 
 
 def model_params(model: str) -> dict[str, Any] | None:

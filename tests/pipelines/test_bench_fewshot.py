@@ -15,6 +15,7 @@ from pipelines.bench.fewshot_report import (
     at_n,
     best_so_far,
     markdown,
+    on_common_tasks,
     paired_rows,
     regret,
     regret_table,
@@ -134,3 +135,10 @@ def test_seeds_are_averaged_per_task_before_pairing() -> None:
     assert row["mean"] == pytest.approx(-0.25) and (row["better"], row["worse"]) == (1, 0)
     lines = markdown(table, {"ours": 0.1}, "ours", {"gp": "GPSampler"}, (1,))
     assert any(line.startswith("| 1 | GPSampler | -0.250 |") for line in lines)
+
+
+def test_means_are_taken_over_the_tasks_every_method_ran() -> None:
+    results = [_result("ours", "a", [1.0]), _result("ours", "b", [1.0]), _result("tpe", "a", [0.0])]
+    assert [(r["method"], r["task"]) for r in on_common_tasks(results)] == [
+        ("ours", "a"), ("tpe", "a"),
+    ]  # fmt: skip
