@@ -79,7 +79,7 @@ class RecommendResult:
             "model_id": self.model_id,
             "query_id": self.query_id,
             "rule": self.rule,
-            "note": " ".join(_rule_note(self.rule)) or None,
+            "note": " ".join(_rule_note(self.rule, self.because)) or None,
             "predicted_unit": PREDICTED_UNIT,
             "recommendations": self.as_dicts(),
         }

@@ -82,7 +82,9 @@ def test_own_conditional_space_without_metafeatures(db_path: Path, tmp_path: Pat
 
     out = run("recommend", "--space", "xgb", "--top-k", "3")
     assert "The model uses no meta-features" in out
-    picks = json.loads(run("recommend", "--space", "xgb", "--top-k", "3", "--json"))
+    answer = json.loads(run("recommend", "--space", "xgb", "--top-k", "3", "--json"))
+    assert answer["rule"] == "portfolio" and "uses no meta-features" in answer["note"]
+    picks = answer["recommendations"]
     assert [p["rank"] for p in picks] == [1, 2, 3]
     top = picks[0]["config"]
     assert top["booster"] == "gbtree" and 2 <= top["max_depth"] <= 11
