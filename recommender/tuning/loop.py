@@ -168,7 +168,7 @@ def run_tune(
     """
     from recommender.fewshot.store_model import tuner_parts
     from recommender.tuning.sampler import RecommenderSampler
-    from recommender.validate.recording import start_batch
+    from recommender.validation.recording import start_batch
 
     name = study_name or default_study_name(dataset.name, space.name)
     attrs = {"task": dataset.name, "space": space.name, "epochs": epochs}
@@ -333,8 +333,8 @@ class _Loop:
                          result.duration_s)  # fmt: skip
 
     def _record(self, config: dict[str, Any], result: TrainResult) -> None:
-        from recommender.validate.plan import Budget, full_params, run_key
-        from recommender.validate.recording import record_run
+        from recommender.validation.plan import Budget, full_params, run_key
+        from recommender.validation.recording import record_run
 
         params = full_params(config, self.space)
         key = run_key(self.dataset.name, self.space.name, params, self.seed,

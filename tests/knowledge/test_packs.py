@@ -149,7 +149,7 @@ def test_fresh_store_recommends_for_a_text_table(db_path: Path, tmp_path: Path) 
 
 
 def test_fresh_store_recommends_for_an_image_folder(db_path: Path, tmp_path: Path) -> None:
-    from tests.validate.helpers import colour_images
+    from tests.validation.helpers import colour_images
 
     folder = colour_images(tmp_path / "unseen", per_class=6, size=20)
     result = CliRunner().invoke(
