@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from recommender.api.admin import (
     champion_defaults,
+    ensure_shipped,
     import_space,
     model_params,
     models,
     promote,
     rollback,
     spaces,
+    store_info,
 )
 from recommender.api.inputs import (
     DEFAULT_SPACE,
@@ -38,31 +40,39 @@ from recommender.api.inputs import (
     load_data,
     read_metafeatures,
 )
+from recommender.api.store import export_store, ingest, rejected, runs, tasks, upgrade_store
 from recommender.api.tuning import tune
 from recommender.arguments import check_top_k
 from recommender.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from recommender.knowledge.evaluation import EvaluationResult
+    from recommender.knowledge.query import Describe
     from recommender.knowledge.ranking import RecommendResult
     from recommender.knowledge.registry import RetrainReport
     from recommender.metafeatures import MetaFeatureResult
-    from recommender.store import DuckDBStore
-    from recommender.validate.runner import OnResult, ValidationReport
+    from recommender.validation.runner import OnResult, ValidationReport
 
 __all__ = [
     "describe",
     "describe_result",
     "evaluate",
+    "export_store",
     "import_space",
+    "ingest",
     "models",
     "promote",
     "read_metafeatures",
     "recommend",
+    "rejected",
     "retrain",
     "rollback",
+    "runs",
     "spaces",
+    "store_info",
+    "tasks",
     "tune",
+    "upgrade_store",
     "validate",
 ]
 
@@ -98,7 +108,8 @@ def recommend(
     Args:
         data: a pandas DataFrame, a dataset file or folder, a bundled dataset such as
             ``"sklearn:iris"``, or a dict of meta-features ``{OpenML name: value}`` (as
-            :func:`describe` returns). Leave it out to use ``task``.
+            :func:`describe` returns). Leave it out to use ``task``, or, with neither,
+            get the configs that do best across the known tasks of ``space``.
         target: target column of a table (default: target/label/class/y, else the last).
         space: search space (default: the built-in space of the data's modality; for a
             meta-feature dict, of its ``"modality"`` entry, else ``tabular_mlp``).
@@ -113,7 +124,8 @@ def recommend(
         A :class:`~recommender.knowledge.ranking.RecommendResult`; ``print`` it for a table.
 
     Raises:
-        InvalidArgumentError: a bad ``top_k``, neither or both of ``data`` and ``task``.
+        InvalidArgumentError: a bad ``top_k``, both ``data`` and ``task``, or no ``space``
+            without ``data``.
         DatasetError: the data cannot be read or described.
         ModelError: no trained model for the space (not even a shipped one).
     """
@@ -122,22 +134,22 @@ def recommend(
 
     check_top_k(top_k)
     note = on_note or logger.info
-    if (data is None) == (task is None):
+    if data is not None and task is not None:
         raise InvalidArgumentError(
-            "data: expected a dataset, a meta-feature dict or task=NAME (exactly one), "
-            f"got {'both' if task is not None else 'neither'}"
+            "data: expected a dataset, a meta-feature dict or task=NAME (at most one), got both"
         )
-    features: dict[str, float] | None = None
+    features: dict[str, float] | Describe | None = None
     if data is not None:
         features, space_name = features_and_space(data, target, space, text_column)
     elif space is None:
+        given = f"with task={task!r}" if task is not None else "without data"
         raise InvalidArgumentError(
-            f"space: expected a space name with task={task!r}, got None; pass space=NAME"
+            f"space: expected a space name {given}, got None; pass space=NAME"
         )
     else:
         space_name = space
     with open_store(db, lock_timeout=lock_timeout) as store:
-        _ensure_shipped(store, space_name, note)
+        ensure_shipped(store, space_name, note)
         result = answer(store, features, space=space_name, top_k=top_k, task=task, log=log)
     n = len(result.recommendations)
     if n < top_k:
@@ -146,14 +158,6 @@ def recommend(
             f"{n} distinct evaluated configuration(s); ingest more runs and retrain"
         )
     return result
-
-
-def _ensure_shipped(store: DuckDBStore, space: str, note: Note) -> None:
-    from recommender.knowledge.packs import ensure_shipped
-
-    message = ensure_shipped(store, space)
-    if message:
-        note(message)
 
 
 # -- describe -------------------------------------------------------------------------------
@@ -279,7 +283,7 @@ def retrain(
     if isinstance(min_new_runs, bool) or not isinstance(min_new_runs, int) or min_new_runs < 0:
         raise InvalidArgumentError(f"min_new_runs: expected an integer >= 0, got {min_new_runs!r}")
     with open_store(db, lock_timeout=lock_timeout) as store:
-        _ensure_shipped(store, space, on_note or logger.info)
+        ensure_shipped(store, space, on_note or logger.info)
         metric, maximize, fidelity = champion_defaults(store, space, metric, maximize, fidelity)
         return train_and_register(
             store, space=space, metric=metric, maximize=maximize, fidelity=fidelity,
@@ -314,7 +318,7 @@ def evaluate(
     if isinstance(holdout, str):
         holdout = (holdout,)
     with open_store(db, lock_timeout=lock_timeout) as store:
-        _ensure_shipped(store, space, on_note or logger.info)
+        ensure_shipped(store, space, on_note or logger.info)
         metric, maximize, fidelity = champion_defaults(store, space, metric, maximize, fidelity)
         return evaluate_loto(
             store, space=space, metric=metric, maximize=bool(maximize), fidelity=fidelity,
@@ -365,11 +369,11 @@ def validate(
         on_result: called with each outcome as it finishes.
 
     Returns:
-        A :class:`~recommender.validate.runner.ValidationReport`.
+        A :class:`~recommender.validation.runner.ValidationReport`.
     """
     from recommender.store import open_store
     from recommender.training.trainers import default_space_for
-    from recommender.validate.runner import check_request, parse_baselines, run_validation
+    from recommender.validation.runner import check_request, parse_baselines, run_validation
 
     note = on_note or logger.info
     check_validate_args(top_k, epochs, budget_s, executor, parallel)
@@ -380,14 +384,14 @@ def validate(
     check_request(dataset, device=device, seed=seed, executor=executor, parallel=parallel)
     with open_store(db, lock_timeout=lock_timeout) as store:
         if top_k > 0:
-            _ensure_shipped(store, space or default_space_for(dataset.modality), note)
+            ensure_shipped(store, space or default_space_for(dataset.modality), note)
         result = run_validation(
             store, dataset, space=space, top_k=top_k, baselines=pairs, epochs=epochs,
             budget_s=budget_s, device=device, seed=seed, executor=executor, parallel=parallel,
             on_result=on_result, on_note=note,
         )  # fmt: skip
     if report is not None:
-        from recommender.validate.report import write_report
+        from recommender.validation.report import write_report
 
         write_report(result, Path(report))
         note(f"Report written to {report}")

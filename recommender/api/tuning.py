@@ -85,7 +85,7 @@ def tune(
     from recommender.metafeatures import compute_metafeatures
     from recommender.training.trainers import default_space_for
     from recommender.tuning.loop import trial_workers
-    from recommender.validate.runner import check_request
+    from recommender.validation.runner import check_request
 
     note = on_note or logger.info
     _check_arguments(budget, epochs, study)

@@ -1,4 +1,5 @@
 """Tuning one task: ``loop.py`` (the loop of ``recommender tune``), ``workers.py`` (where
-its trials train, several at once), ``trials.py`` (its values) and ``sampler.py`` (the
-Optuna sampler, :class:`~recommender.tuning.sampler.RecommenderSampler`).
+its trials train, several at once), ``trials.py`` (its values), ``sampler.py`` (the
+Optuna sampler, :class:`~recommender.tuning.sampler.RecommenderSampler`) and
+``overlap.py`` (where a distribution an objective asks for meets the space's parameter).
 """

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import InvalidArgumentError
+from recommender.tables import counted
 from recommender.tuning.trials import (
     DUPLICATE,
     INTERRUPTED,
@@ -36,6 +37,7 @@ from recommender.tuning.trials import (
     TuneResult,
     TuneTrial,
     best_of,
+    counts,
     tune_trial,
 )
 from recommender.tuning.workers import TrialLoop, Workers, trial_workers
@@ -137,7 +139,7 @@ def run_tune(
             )  # fmt: skip
     from recommender.fewshot.store_model import tuner_parts
     from recommender.tuning.sampler import RecommenderSampler
-    from recommender.validate.recording import start_batch
+    from recommender.validation.recording import start_batch
 
     name = study_name or default_study_name(dataset.name, space.name)
     attrs = {"task": dataset.name, "space": space.name, "epochs": epochs}
@@ -154,6 +156,8 @@ def run_tune(
                         existing)  # fmt: skip
     loop = TrialLoop(store, dataset, space, study, sampler, 0, epochs, seed, pruner)
     _settle_stale_trials(loop, on_note)
+    if existing and on_note is not None:
+        on_note(_resuming(study, name, budget))
     loop.batch = start_batch(store, dataset, features, source=SOURCE)
     with store.released():  # other processes may use the store while trials train
         loop.run(budget, on_trial, workers)
@@ -231,3 +235,11 @@ def _settle_stale_trials(loop: TrialLoop, on_note: OnNote | None) -> None:
         kept_text = f"{kept} stored before it stopped and kept, " if kept else ""
         on_note(f"note: {len(stale)} trial(s) left running by an earlier call: {kept_text}"
                 f"{len(stale) - kept} marked failed")  # fmt: skip
+
+
+def _resuming(study: optuna.Study, name: str, budget: int) -> str:
+    """What a resumed tune says before its first new trial: trials done, and to go."""
+    done = sum(counts(t) for t in study.get_trials(deepcopy=False))
+    left = max(budget - done, 0)
+    to_go = f"{counted(left, 'more trial')} to train" if left else "nothing more to train"
+    return f"resuming study {name!r}: {counted(done, 'trial')} done of budget {budget}, {to_go}"

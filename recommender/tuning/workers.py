@@ -4,7 +4,7 @@
 finishes stores its run (with the curve), tells the study and asks for the next, so each
 suggestion sees every result so far and the trials still running (they are RUNNING trials
 in the study). :func:`trial_workers` provides the workers: this process for one trial at
-a time, else the worker processes or Ray tasks of :mod:`recommender.validate.executors`.
+a time, else the worker processes or Ray tasks of :mod:`recommender.validation.executors`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def trial_workers(
         InvalidArgumentError: an unknown executor or ``parallel`` below 1.
         RecommenderError: ``ray`` without Ray installed.
     """
-    from recommender.validate.executors import (
+    from recommender.validation.executors import (
         Processes,
         check_executor,
         device_slots,
@@ -136,7 +136,7 @@ class TrialLoop:
 
     def run(self, budget: int, on_trial: OnTrial | None, workers: Workers) -> None:
         """Train trials until the study holds ``budget``; one at a time per worker slot."""
-        from recommender.validate.executors import run_async
+        from recommender.validation.executors import run_async
 
         self.budget, self.free = budget, list(reversed(workers.devices))
         self.started = time.monotonic()
@@ -213,15 +213,15 @@ class TrialLoop:
         self.running.clear()
 
     def _key(self, config: dict[str, Any]) -> str:
-        from recommender.validate.plan import Budget, full_params, run_key
+        from recommender.validation.plan import Budget, full_params, run_key
 
         params = full_params(config, self.space)
         return run_key(self.dataset.name, self.space.name, params, self.seed,
                        Budget(self.epochs), source=SOURCE)  # fmt: skip
 
     def _record(self, config: dict[str, Any], result: TrainResult) -> None:
-        from recommender.validate.plan import full_params
-        from recommender.validate.recording import record_run
+        from recommender.validation.plan import full_params
+        from recommender.validation.recording import record_run
 
         with self.store.attached():
             record_run(

@@ -26,7 +26,7 @@ def test_shipped_files_are_intact() -> None:
     assert verify() == []
     import pandas as pd
 
-    runs = pd.read_parquet(shipped_dir() / "runs.parquet")
+    runs = pd.read_parquet(shipped_dir() / "tabular" / "runs.parquet")
     assert runs["task"].nunique() >= 40
     assert runs.groupby("task").size().min() >= 64
 
@@ -36,7 +36,7 @@ def test_fresh_store_recommends_for_a_bundled_dataset(db_path: Path) -> None:
         cli, ["recommend", "--dataset", "sklearn:iris", "--top-k", "3", "--json"]
     )
     assert result.exit_code == 0, result.output
-    recs = json.loads(result.stdout)
+    recs = json.loads(result.stdout)["recommendations"]
     assert len(recs) == 3
     space = load_space(SHIPPED_SPACE)
     for rec in recs:
@@ -64,14 +64,14 @@ def _newer_pack(tmp_path: Path) -> Path:
 
     copy = tmp_path / "data"
     shutil.copytree(shipped_dir(), copy)
-    sidecar = copy / "model" / "model.json"
+    sidecar = copy / "tabular" / "model" / "model.json"
     obj = json.loads(sidecar.read_text())
     obj["meta"]["note"] = "a newer release"
     sidecar.write_text(json.dumps(obj))
     lines = []
     for line in (copy / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split(maxsplit=1)
-        if name.strip() == "model/model.json":
+        if name.strip() == "tabular/model/model.json":
             digest = hashlib.sha256(sidecar.read_bytes()).hexdigest()
         lines.append(f"{digest}  {name.strip()}")
     (copy / "SHA256SUMS").write_text("\n".join(lines) + "\n")
@@ -106,10 +106,10 @@ def test_a_newer_shipped_model_replaces_the_shipped_champion_only(
 def test_corrupt_shipped_files_are_refused(store: DuckDBStore, tmp_path: Path) -> None:
     copy = tmp_path / "data"
     shutil.copytree(shipped_dir(), copy)
-    with (copy / "runs.parquet").open("r+b") as fh:
+    with (copy / "tabular" / "runs.parquet").open("r+b") as fh:
         fh.seek(100)
         fh.write(b"garbage")
-    assert verify(copy) == ["runs.parquet"]
+    assert verify(copy) == ["tabular/runs.parquet"]
     with pytest.raises(ModelError, match="missing or corrupt"):
         load_shipped(store, copy)
     assert store.info()["runs"] == 0
@@ -144,12 +144,12 @@ def test_fresh_store_recommends_for_a_text_table(db_path: Path, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "space 'text_finetune'" in result.stderr
     space = load_space("text_finetune")
-    for rec in json.loads(result.stdout):
+    for rec in json.loads(result.stdout)["recommendations"]:
         space.validate_config(rec["config"])
 
 
 def test_fresh_store_recommends_for_an_image_folder(db_path: Path, tmp_path: Path) -> None:
-    from tests.validate.helpers import colour_images
+    from tests.validation.helpers import colour_images
 
     folder = colour_images(tmp_path / "unseen", per_class=6, size=20)
     result = CliRunner().invoke(
@@ -157,11 +157,18 @@ def test_fresh_store_recommends_for_an_image_folder(db_path: Path, tmp_path: Pat
     )
     assert result.exit_code == 0, result.output
     assert "space 'image_finetune'" in result.stderr
-    recs = json.loads(result.stdout)
+    recs = json.loads(result.stdout)["recommendations"]
     assert len(recs) == 3
     space = load_space("image_finetune")
     for rec in recs:
         space.validate_config(rec["config"])
+    # The first pick is the best on the known tasks, not the highest estimate for this
+    # folder; the table says so rather than calling it "best expected".
+    table = CliRunner().invoke(cli, ["recommend", "--dataset", str(folder), "--top-k", "3"])
+    assert table.exit_code == 0, table.output
+    said = " ".join(table.stdout.split())
+    assert "1 best on known tasks " in said and "best expected" not in said
+    assert "so a hedge can be estimated higher than the first pick." in said
 
 
 def test_forest_surrogate_end_to_end(db_path: Path) -> None:
@@ -176,7 +183,7 @@ def test_forest_surrogate_end_to_end(db_path: Path) -> None:
     result = runner.invoke(cli, ["recommend", "--dataset", "sklearn:iris", "--json"])
     assert result.exit_code == 0, result.output
     space = load_space(SHIPPED_SPACE)
-    for rec in json.loads(result.stdout):
+    for rec in json.loads(result.stdout)["recommendations"]:
         space.validate_config(rec["config"])
     with DuckDBStore(db_path, read_only=True) as store:
         used = store.con.execute("SELECT model_id FROM queries").fetchall()
@@ -202,3 +209,30 @@ def test_every_shipped_file_is_declared_as_package_data() -> None:
             path.count("/") == pattern.count("/") and fnmatch.fnmatch(path, pattern)
             for pattern in patterns
         ), f"{path} is not package data"
+
+
+def test_recommend_refuses_a_one_class_folder_with_validates_line(
+    db_path: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from tests.validation.helpers import colour_images
+
+    folder = colour_images(tmp_path / "one", per_class=6, size=20)
+    shutil.rmtree(folder / "blue")
+    runner = CliRunner()
+    recommended = runner.invoke(cli, ["recommend", "--dataset", str(folder)])
+    validated = runner.invoke(cli, ["validate", "--dataset", str(folder), "--epochs", "1"])
+    assert recommended.exit_code == validated.exit_code == 1
+    assert (
+        recommended.stderr
+        == validated.stderr
+        == (
+            "Error: target 'label' has one class ('red'); classification needs at least 2 "
+            "classes; check --target or the data\n"
+        )
+    )
+    described = runner.invoke(cli, ["describe", str(folder)])  # describing it is fine
+    assert described.exit_code == 0, described.output
+    entropy = next(ln for ln in described.stdout.splitlines() if ln.startswith("ClassEntropy"))
+    assert entropy.split() == ["ClassEntropy", "0"]  # not -0

@@ -17,9 +17,9 @@ import pytest
 
 from recommender.errors import InvalidArgumentError
 from recommender.store import DuckDBStore
-from recommender.validate import executors
+from recommender.validation import executors
 from tests.tuning.test_tune import small_fewshot, table, trained_store, tune, tune_runs  # noqa: F401
-from tests.validate.helpers import signal_when
+from tests.validation.helpers import signal_when
 
 ROOT = Path(__file__).resolve().parents[2]
 
