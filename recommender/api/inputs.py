@@ -83,6 +83,9 @@ def features_and_space(
         )
     from recommender.metafeatures import compute_metafeatures, groups_computing
 
+    read = _read_plainly(data, target) if text_column is None else None
+    if read is not None:
+        return read, space or default_space_for("tabular")
     dataset = load_data(data, target, text_column=text_column)
 
     def describe(names: Sequence[str]) -> dict[str, float]:
@@ -90,6 +93,34 @@ def features_and_space(
         return compute_metafeatures(dataset, groups=groups).features
 
     return describe, space or default_space_for(dataset.modality)
+
+
+def _read_plainly(data: Data, target: str | None) -> Describe | None:
+    """For a small table file of numbers, booleans and text, or a bundled table read from
+    a CSV file: its meta-features as a function of the names wanted, read into NumPy
+    without pandas. ``None`` for anything the full loader must read."""
+    if not isinstance(data, (str, Path)):
+        return None
+    from recommender.datasets.bundled import TARGET, bundled_columns, is_bundled
+    from recommender.datasets.files import read_columns
+    from recommender.datasets.labels import default_target
+    from recommender.metafeatures import groups_computing, prepared_features
+    from recommender.metafeatures.prepare import prepare_columns
+
+    columns = bundled_columns(str(data)) if is_bundled(data) else read_columns(Path(data))
+    if columns is None:
+        return None
+    if target is None:
+        target = TARGET if is_bundled(data) else default_target(columns)
+    prepared = prepare_columns(columns, target)
+    if prepared is None:
+        return None
+
+    def describe(names: Sequence[str]) -> dict[str, float]:
+        groups = groups_computing("tabular", names)
+        return prepared_features(prepared[0], prepared[1], groups)
+
+    return describe
 
 
 def load_data(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.datasets.bundled import bundled_frame, is_bundled
-from recommender.datasets.files import read_table_file
+from recommender.datasets.files import TABLE_SUFFIXES, WHOLE_FILE_BYTES, read_table_file
 from recommender.datasets.labels import (
     MAX_CLASSES_INFERRED,
     TARGET_NAMES,
@@ -38,20 +38,9 @@ __all__ = [
 
 PROBLEM_TYPES = ("binary", "multiclass", "regression")
 MODALITIES = ("tabular", "image", "text")
-TABLE_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "json",
-    ".ndjson": "json",
-    ".json": "json",
-}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 # Without max_rows, a table file larger than this is described from a seeded sample of
 # at most CELL_BUDGET cells (rows x columns), so memory stays bounded by default.
-WHOLE_FILE_BYTES = 1 << 30
 CELL_BUDGET = 100_000_000
 # A string column is free text when its mean length and word count pass these.
 TEXT_MIN_CHARS = 40.0
