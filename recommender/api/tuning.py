@@ -81,7 +81,7 @@ def tune(
     from recommender.store import open_store
     from recommender.training.trainers import default_space_for, trainer_for
     from recommender.tuning.loop import default_pruner, run_tune
-    from recommender.validate.runner import check_request
+    from recommender.validation.runner import check_request
 
     note = on_note or logger.info
     _check_arguments(budget, epochs, study)

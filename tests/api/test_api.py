@@ -148,7 +148,7 @@ def test_bad_top_k_is_an_invalid_argument_and_touches_no_store(
 
 def test_other_bad_arguments(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
-    with pytest.raises(InvalidArgumentError, match="exactly one"):
+    with pytest.raises(InvalidArgumentError, match="space: expected a space name without data"):
         recommender.recommend(db=db)
     with pytest.raises(InvalidArgumentError, match="got both"):
         recommender.recommend(_frame(), task="t", db=db)
@@ -205,6 +205,34 @@ def test_import_recommender_is_light_and_keeps_its_names() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
     )
     assert "recommend" in out.stdout
+
+
+def test_every_command_is_a_function_on_the_package() -> None:
+    """``recommender.tune(...)`` and ``recommender.validate(...)`` are what a user reaches
+    for; no submodule takes one of these names (importing it would rebind the name)."""
+    import pkgutil
+
+    code = (
+        "import pkgutil, recommender\n"
+        "import recommender.validation.runner, recommender.tuning.loop\n"
+        "import recommender.knowledge.evaluation\n"
+        "from recommender import api\n"
+        "for name in ('recommend', 'describe', 'validate', 'tune', 'evaluate', 'retrain'):\n"
+        "    assert getattr(recommender, name) is getattr(api, name), name\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env())
+    assert out.returncode == 0 and out.stdout == "ok\n", out.stderr
+    folders = {m.name for m in pkgutil.iter_modules(recommender.__path__)}
+    assert not folders & set(recommender.__all__)
+
+
+def test_validate_and_tune_from_the_package(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    report = recommender.validate(_frame(), target="y", top_k=0, epochs=1, db=db)
+    assert [o.planned.source for o in report.outcomes] == ["default"]
+    result = recommender.tune(_frame(), target="y", budget=1, epochs=1, db=db)
+    assert len(result.trials) == 1
 
 
 def test_script_on_a_fresh_default_store(tmp_path: Path) -> None:
