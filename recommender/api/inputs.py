@@ -110,6 +110,7 @@ def _read_plainly(data: Data, target: str | None) -> Describe | None:
     from recommender.datasets.labels import default_target
     from recommender.metafeatures import groups_computing, prepared_features
     from recommender.metafeatures.prepare import prepare_columns
+    from recommender.training.common import check_labels
 
     columns = bundled_columns(str(data)) if is_bundled(data) else read_columns(Path(data))
     if columns is None:
@@ -119,10 +120,15 @@ def _read_plainly(data: Data, target: str | None) -> Describe | None:
     prepared = prepare_columns(columns, target)
     if prepared is None:
         return None
+    table, problem = prepared
+    try:
+        check_labels(table.n_rows, table.n_classes, None, target)
+    except DatasetError:
+        return None  # the full loader refuses it, in its words
 
     def describe(names: Sequence[str]) -> dict[str, float]:
         groups = groups_computing("tabular", names)
-        return prepared_features(prepared[0], prepared[1], groups)
+        return prepared_features(table, problem, groups)
 
     return describe
 
