@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from recommender.api.inputs import Data, load_data
-from recommender.errors import InvalidArgumentError
+from recommender.errors import InvalidArgumentError, option
 
 if TYPE_CHECKING:
     from recommender.tuning.loop import OnTrial, TuneResult
@@ -111,7 +111,7 @@ def _check_arguments(budget: int, epochs: int | None, study: str | None) -> None
         _check_int("epochs", epochs)
     if study is not None and not study.strip():
         raise InvalidArgumentError(
-            f"study: expected a name, got {study!r}; pass --study NAME or leave it out"
+            f"study: expected a name, got {study!r}; pass {option('study', 'NAME')} or leave it out"
         )
 
 

@@ -181,7 +181,7 @@ def test_retrain_and_evaluate_take_the_champions_defaults(
     space = tmp_path / "toy.json"
     space.write_text(json.dumps(TOY_SPACE))
     recommender.import_space(space, "toy", db=db)
-    with pytest.raises(ModelError, match="give --metric M"):
+    with pytest.raises(ModelError, match=r"give metric='M' and maximize=True or False$"):
         recommender.retrain("toy", db=db)
     first = recommender.retrain("toy", metric="acc", maximize=True, db=db)
     assert first.status == "promoted" and first.metric == "acc"
@@ -225,6 +225,28 @@ def test_every_command_is_a_function_on_the_package() -> None:
     assert out.returncode == 0 and out.stdout == "ok\n", out.stderr
     folders = {m.name for m in pkgutil.iter_modules(recommender.__path__)}
     assert not folders & set(recommender.__all__)
+
+
+def test_errors_name_arguments_as_python_calls_them(tmp_path: Path) -> None:
+    """The API's errors say ``target=``; the command line's say ``--target`` (same error)."""
+    from click.testing import CliRunner
+
+    from recommender.cli import cli
+
+    db = tmp_path / "s.duckdb"
+    with pytest.raises(RecommenderError) as err:
+        recommender.recommend(_frame(), target="nope", db=db)
+    assert str(err.value).endswith("; pass one with target=") and "--" not in str(err.value)
+    with pytest.raises(RecommenderError) as err:
+        recommender.validate(_frame(), target="y", top_k=0, baselines="none", db=db)
+    assert str(err.value).endswith("; add baselines='default'")
+    path = tmp_path / "t.csv"
+    _frame().to_csv(path, index=False)
+    result = CliRunner().invoke(cli, ["recommend", "--dataset", str(path), "--target", "nope"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and result.stderr.endswith(
+        "; pass one with --target\n"
+    )
 
 
 def test_validate_and_tune_from_the_package(tmp_path: Path) -> None:
