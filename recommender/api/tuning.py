@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recommender.api.inputs import Data, load_data
+from recommender.api.inputs import Data, Target, load_data
 from recommender.errors import InvalidArgumentError, option
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ logger = logging.getLogger("recommender")
 
 def tune(
     data: Data,
-    target: str | None = None,
+    target: Target = None,
     *,
     space: str | None = None,
     budget: int = 20,
