@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from recommender.errors import DatasetError
+from recommender.errors import DatasetError, option
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -131,7 +131,7 @@ def check_target_column(frame: pd.DataFrame, target: str, name: str) -> None:
         more = f" (+{len(frame.columns) - 30} more)" if len(frame.columns) > 30 else ""
         raise DatasetError(
             f"{name}: no target column {target!r}; available columns: {columns}{more}; "
-            "pass one with --target"
+            f"pass one with {option('target')}"
         )
 
 
