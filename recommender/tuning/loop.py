@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import InvalidArgumentError, RecommenderError
+from recommender.tables import counted
 
 if TYPE_CHECKING:
     import optuna
@@ -184,6 +185,8 @@ def run_tune(
     study = _open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(), attrs,
                         existing)  # fmt: skip
     _fail_stale_trials(study, on_note)
+    if existing and on_note is not None:
+        on_note(_resuming(study, name, budget))
     batch = start_batch(store, dataset, features, source=SOURCE)
     loop = _Loop(store, dataset, space, study, sampler, batch, epochs, device, seed, pruner)
     with store.released():  # other processes may use the store while trials train
@@ -242,6 +245,14 @@ def _fail_stale_trials(study: optuna.Study, on_note: OnNote | None) -> None:
         study.tell(t.number, state=TrialState.FAIL)
     if stale and on_note is not None:
         on_note(f"note: {len(stale)} trial(s) left running by an earlier call marked failed")
+
+
+def _resuming(study: optuna.Study, name: str, budget: int) -> str:
+    """What a resumed tune says before its first new trial: trials done, and to go."""
+    done = sum(_counts(t) for t in study.get_trials(deepcopy=False))
+    left = max(budget - done, 0)
+    to_go = f"{counted(left, 'more trial')} to train" if left else "nothing more to train"
+    return f"resuming study {name!r}: {counted(done, 'trial')} done of budget {budget}, {to_go}"
 
 
 class _Loop:

@@ -110,10 +110,15 @@ def test_same_study_resumes_and_the_budget_counts_done_trials(
     assert second.exit_code == 0, second.output
     trials = json.loads(second.stdout)["trials"]
     assert [t["number"] for t in trials] == [0, 1, 2, 3]
+    said = second.stderr.splitlines()
+    resuming = "resuming study 's': 2 trials done of budget 4, 2 more trials to train"
+    assert resuming in said
+    assert said.index(resuming) < next(i for i, ln in enumerate(said) if "trial 2 [3/4]" in ln)
     assert trials[:2] == json.loads(first.stdout)["trials"]
     assert tune_runs(trained_store, "toy_resume") == 4
     again = tune(trained_store, data, "--budget", "4", "--study", "s", "--json")
     assert again.exit_code == 0 and len(json.loads(again.stdout)["trials"]) == 4
+    assert "resuming study 's': 4 trials done of budget 4, nothing more to train" in again.stderr
 
 
 class _Interrupting:
@@ -254,3 +259,36 @@ def test_pruned_trials_stop_early_are_stored_and_count(
             [task],
         ).fetchall()
     assert sorted(rows) == [(want, 1.0 if want == "pruned" else 3.0)] * 3
+
+
+def test_help_says_how_many_trials_train_the_recommendations() -> None:
+    from recommender.fewshot.tuner import N_SEED
+
+    result = CliRunner().invoke(cli, ["tune", "--help"])
+    assert result.exit_code == 0
+    said = " ".join(result.output.split())
+    assert f"The first {N_SEED} trials train the top {N_SEED} recommendations;" in said
+
+
+def test_tune_on_a_store_whose_tasks_have_no_metafeatures(tmp_path: Path) -> None:
+    from recommender.knowledge import registry
+
+    path = tmp_path / "plain.duckdb"
+    store = write_store(path)
+    store.con.execute("DELETE FROM metafeatures")  # logs that name tasks, not describe them
+    report = registry.train_and_register(
+        store, space="tabular_mlp", metric="acc", maximize=True, force=True, tune=False
+    )
+    store.close()
+    assert "the tasks have no meta-features" in report.message
+    top = CliRunner().invoke(
+        cli, ["recommend", "--space", "tabular_mlp", "--top-k", "1", "--json", "--db", str(path)]
+    )
+    assert top.exit_code == 0, top.output
+    first = json.loads(top.stdout)["recommendations"][0]["config"]
+    result = tune(path, table(tmp_path, "plain_table"), "--budget", "4", "--json")
+    assert result.exit_code == 0, result.output
+    trials = json.loads(result.stdout)["trials"]
+    assert [t["source"] for t in trials] == ["recommended"] * 3 + ["adaptive"]
+    assert trials[0]["config"] == pytest.approx(first)
+    assert all(t["status"] == "ok" for t in trials)
