@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from recommender.errors import DatasetError
+from recommender.errors import DatasetError, option
 
 TARGET_NAMES = ("target", "label", "class", "y")
 # An integer-valued target with at most this many distinct values is a class label.
@@ -118,7 +118,7 @@ def check_target_column(frame: pd.DataFrame, target: str, name: str) -> None:
         more = f" (+{len(frame.columns) - 30} more)" if len(frame.columns) > 30 else ""
         raise DatasetError(
             f"{name}: no target column {target!r}; available columns: {columns}{more}; "
-            "pass one with --target"
+            f"pass one with {option('target')}"
         )
 
 

@@ -16,7 +16,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from recommender.errors import DatasetError, InvalidArgumentError, RecommenderError, SpaceError
+from recommender.errors import (
+    DatasetError,
+    InvalidArgumentError,
+    RecommenderError,
+    SpaceError,
+    option,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -96,7 +102,7 @@ def resolve_device(device: str) -> str:
         if not torch.cuda.is_available():
             raise RecommenderError(
                 f"device {device!r} requested but no CUDA device is visible; "
-                "use --device cpu or --device auto"
+                f"use {option('device', 'cpu')} or {option('device', 'auto')}"
             )
         return device
     if device == "cpu":
@@ -147,14 +153,14 @@ def check_target(y: pd.Series, problem_type: str, target: str) -> None:
     if n_classes < 2:
         raise DatasetError(
             f"target {target!r} has one class ('{labels.iloc[0]}'); classification needs "
-            "at least 2 classes; check --target or the data"
+            f"at least 2 classes; check {option('target')} or the data"
         )
     if n_classes > MAX_CLASSES or n_classes * MIN_ROWS_PER_CLASS > len(labels):
         raise DatasetError(
             f"target {target!r}: expected at most {MAX_CLASSES} classes and at least "
             f"{MIN_ROWS_PER_CLASS} rows per class on average, got {n_classes} classes in "
-            f"{len(labels)} rows; check --target (an id column?), group rare classes, "
-            "or use --problem regression for a numeric target"
+            f"{len(labels)} rows; check {option('target')} (an id column?), group rare classes, "
+            f"or use {option('problem', 'regression')} for a numeric target"
         )
 
 
@@ -168,7 +174,7 @@ def check_features(X: pd.DataFrame, modality: str, name: str) -> None:
     if X.shape[1] == 0:
         raise DatasetError(
             f"{name}: expected at least one feature column besides the target, got none; "
-            "add feature columns or check --target"
+            f"add feature columns or check {option('target')}"
         )
     if modality == "tabular":
         from recommender.training.tabular_encoding import informative_columns
@@ -181,7 +187,8 @@ def check_features(X: pd.DataFrame, modality: str, name: str) -> None:
             )
     if modality == "text" and not X.iloc[:, 0].astype(str).str.strip().astype(bool).any():
         raise DatasetError(
-            f"{name}: expected text in the text column, got only empty strings; check --text-column"
+            f"{name}: expected text in the text column, got only empty strings; "
+            f"check {option('text_column')}"
         )
 
 
