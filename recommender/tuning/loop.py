@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError
+from recommender.errors import InvalidArgumentError, option
 from recommender.tables import counted
 from recommender.tuning.trials import (
     DUPLICATE,
@@ -182,7 +182,7 @@ def _load_study(name: str, storage: str | None, attrs: dict[str, Any]) -> bool:
                 if have is not None and have != value:
                     raise InvalidArgumentError(
                         f"study {name!r}: expected {key} {have!r} as in its earlier trials, "
-                        f"got {value!r}; pass the same, or a new --study NAME"
+                        f"got {value!r}; pass the same, or a new {option('study', 'NAME')}"
                     )
             return True
     return False

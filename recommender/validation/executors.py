@@ -21,13 +21,18 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
-from recommender.errors import InvalidArgumentError, RecommenderError
+from recommender.errors import InvalidArgumentError, RecommenderError, option
 
 EXECUTORS = ("local", "ray")
-_NO_RAY = (
-    "--executor ray needs Ray, which is not installed; "
-    "run: pip install 'recommender[ray]' (or use --executor local)"
-)
+
+
+def _no_ray() -> str:
+    return (
+        f"{option('executor', 'ray')} needs Ray, which is not installed; "
+        f"run: pip install 'recommender[ray]' (or use {option('executor', 'local')})"
+    )
+
+
 # Memory one local worker process needs, about (Python, torch, a copy of the data).
 WORKER_BYTES = 400 * 2**20
 T = TypeVar("T")  # what the submitted calls return
@@ -245,7 +250,7 @@ class Ray:
         try:
             import ray
         except ImportError:
-            raise RecommenderError(_NO_RAY) from None
+            raise RecommenderError(_no_ray()) from None
         if not ray.is_initialized():
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
         self.ray, self.gpus = ray, gpus
@@ -284,7 +289,7 @@ def check_executor(name: str, parallel: int) -> None:
     if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
         raise InvalidArgumentError(f"parallel: expected an integer >= 1, got {parallel!r}")
     if name == "ray" and importlib.util.find_spec("ray") is None:
-        raise RecommenderError(_NO_RAY)
+        raise RecommenderError(_no_ray())
 
 
 def cap_parallel(name: str, parallel: int) -> tuple[int, str | None]:
