@@ -31,8 +31,9 @@ from recommender.admin import (
     spaces,
 )
 from recommender.api_tune import tune
-from recommender.arguments import check_top_k
+from recommender.arguments import check_int, check_top_k
 from recommender.errors import InvalidArgumentError
+from recommender.fingerprints import claim_task
 from recommender.inputs import (
     DEFAULT_SPACE,
     Data,
@@ -205,11 +206,15 @@ def describe_result(
     save: bool = False,
     db: str | Path | None = None,
     lock_timeout: float | None = None,
+    on_note: Note | None = None,
 ) -> Description:
     """Like :func:`describe`, with problem type, modality and notes.
 
     ``save`` stores the meta-features and the task under ``task`` (default: the file
-    stem; for a DataFrame, ``"dataframe"``).
+    stem; for a DataFrame, ``"dataframe"``). A default name the store already gives to
+    other data becomes ``<name>-<fingerprint>`` (with a note); a ``task`` named
+    explicitly that holds other data is refused
+    (:func:`~recommender.fingerprints.claim_task`).
 
     Returns:
         A :class:`Description`: the task name and the
@@ -229,13 +234,15 @@ def describe_result(
 
         values = result.as_dict()
         features = {k: v for k, v in values.items() if k not in ("problem_type", "modality")}
-        with open_store(db, lock_timeout=lock_timeout) as store:
+        with open_store(db, lock_timeout=lock_timeout) as store, store.transaction():
+            dataset = claim_task(store, dataset, data, explicit=task is not None, on_note=on_note)
             store.add_metafeatures(dataset.name, features, source="describe")  # type: ignore[arg-type]
             store.add_task(
                 dataset.name,
                 modality=result.modality,
                 problem_type=result.problem_type,
                 source="describe",
+                fingerprint=dataset.fingerprint,
             )
     return Description(dataset.name, result)
 
@@ -276,8 +283,7 @@ def retrain(
     from recommender.store import open_store
 
     params = model_params(model)
-    if isinstance(min_new_runs, bool) or not isinstance(min_new_runs, int) or min_new_runs < 0:
-        raise InvalidArgumentError(f"min_new_runs: expected an integer >= 0, got {min_new_runs!r}")
+    min_new_runs = check_int("min_new_runs", min_new_runs, low=0)
     with open_store(db, lock_timeout=lock_timeout) as store:
         _ensure_shipped(store, space, on_note or logger.info)
         metric, maximize, fidelity = champion_defaults(store, space, metric, maximize, fidelity)
@@ -379,6 +385,7 @@ def validate(
     )
     check_request(dataset, device=device, seed=seed, executor=executor, parallel=parallel)
     with open_store(db, lock_timeout=lock_timeout) as store:
+        dataset = claim_task(store, dataset, data, on_note=note)
         if top_k > 0:
             _ensure_shipped(store, space or default_space_for(dataset.modality), note)
         result = run_validation(

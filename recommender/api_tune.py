@@ -13,7 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from recommender.arguments import check_int
 from recommender.errors import InvalidArgumentError
+from recommender.fingerprints import claim_task
 from recommender.inputs import Data, load_data
 
 if TYPE_CHECKING:
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["tune"]
 
 logger = logging.getLogger("recommender")
+
+MAX_BUDGET = 10_000  # trials in one study
 
 
 def tune(
@@ -81,19 +85,25 @@ def tune(
     from recommender.store import open_store
     from recommender.tune import default_pruner, run_tune
     from recommender.validate.runner import check_request
-    from recommender.validate.trainers import default_space_for, trainer_for
+    from recommender.validate.trainers import (
+        check_space_modality,
+        default_space_for,
+        trainer_for,
+    )
 
     note = on_note or logger.info
-    _check_arguments(budget, epochs, study)
+    budget, epochs = _check_arguments(budget, epochs, study)
     dataset = load_data(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
     )
     dev = check_request(dataset, device=device, seed=seed)
     space_name = space or default_space_for(dataset.modality)
+    check_space_modality(space_name, dataset.modality)  # before its pack is loaded
     features = compute_metafeatures(dataset, seed=seed).features
     finite = {k: float(v) for k, v in features.items() if v is not None and math.isfinite(v)}
     with open_store(db, lock_timeout=lock_timeout) as store:
         the_space = load_space(space_name, store)  # unknown: refused before any write
+        dataset = claim_task(store, dataset, data, on_note=note)
         message = ensure_shipped(store, the_space.name)
         if message:
             note(message)
@@ -105,16 +115,15 @@ def tune(
         )  # fmt: skip
 
 
-def _check_arguments(budget: int, epochs: int | None, study: str | None) -> None:
-    _check_int("budget", budget)
+def _check_arguments(budget: int, epochs: int | None, study: str | None) -> tuple[int, int | None]:
+    """``budget`` and ``epochs`` as ints, checked with ``study`` before anything is read."""
+    from recommender.validate.plan import MAX_EPOCHS  # validate's bound, per trial
+
+    budget = check_int("budget", budget, high=MAX_BUDGET)
     if epochs is not None:
-        _check_int("epochs", epochs)
-    if study is not None and not study.strip():
+        epochs = check_int("epochs", epochs, high=MAX_EPOCHS)
+    if study is not None and (not isinstance(study, str) or not study.strip()):
         raise InvalidArgumentError(
             f"study: expected a name, got {study!r}; pass --study NAME or leave it out"
         )
-
-
-def _check_int(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(f"{name}: expected an integer >= 1, got {value!r}")
+    return budget, epochs

@@ -9,6 +9,7 @@ column and a label column.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,8 @@ class Dataset:
         target: name of the target column.
         n_rows_total: rows in the source before ``max_rows`` subsampling (equal to
             ``len(X)`` when nothing was dropped).
+        fingerprint: the source's content digest, once it is stored as a task
+            (:mod:`recommender.fingerprints`).
     """
 
     name: str
@@ -98,6 +101,7 @@ class Dataset:
     y: pd.Series
     target: str
     n_rows_total: int | None = None
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         if self.n_rows_total is None:
@@ -379,15 +383,27 @@ def _check_images(folder: Path, paths: list[str]) -> None:
 
     Only headers are read here; a file damaged past its header fails when it is loaded.
     """
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     bad: list[str] = []
     for file in paths:
         try:
-            with Image.open(file) as img:
-                img.size  # noqa: B018 - the header must parse
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(file) as img:
+                    pixels = img.size[0] * img.size[1]  # the header must parse
+        except Image.DecompressionBombError:
+            pixels = math.inf  # over twice PIL's limit
         except (OSError, UnidentifiedImageError, ValueError):
             bad.append(file)
+            continue
+        if pixels > (Image.MAX_IMAGE_PIXELS or math.inf):
+            raise DatasetError(
+                f"{file}: expected an image of at most {Image.MAX_IMAGE_PIXELS:,} pixels "
+                "(a guard against decompression bombs), got more; shrink or remove it"
+            )
     if bad:
         more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
         raise DatasetError(

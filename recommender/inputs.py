@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from recommender.arguments import check_top_k
+from recommender.arguments import check_int, check_top_k
 from recommender.errors import DatasetError, InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -114,6 +114,12 @@ def load_data(
         )
     if len(data) == 0:
         raise DatasetError("DataFrame: no rows; expected at least 2 labelled rows")
+    repeated = data.columns[data.columns.duplicated()]
+    if len(repeated):
+        raise DatasetError(
+            f"DataFrame: expected unique column names, got {str(repeated[0])!r} "
+            f"{int((data.columns == repeated[0]).sum())} times; rename or drop the repeats"
+        )
     ds = datasets.dataset_from_frame(
         data, target or default_target(data), name=name or "dataframe",
         problem=problem, max_rows=max_rows, seed=seed,
@@ -141,5 +147,4 @@ def check_validate_args(
         raise InvalidArgumentError(f"budget_s: expected seconds > 0, got {budget_s!r}")
     if executor not in ("local", "ray"):
         raise InvalidArgumentError(f"executor: expected local or ray, got {executor!r}")
-    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
-        raise InvalidArgumentError(f"parallel: expected an integer >= 1, got {parallel!r}")
+    check_int("parallel", parallel)

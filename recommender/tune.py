@@ -18,15 +18,18 @@ never proposed again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import math
+import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError, RecommenderError
+from recommender.errors import InvalidArgumentError, RecommenderError, StoreError
 
 if TYPE_CHECKING:
     import optuna
@@ -104,11 +107,15 @@ def best_of(trials: list[TuneTrial]) -> TuneTrial | None:
 
 
 def storage_url(store_path: str | Path) -> str | None:
-    """The Optuna storage beside a store file (``None``, in memory, for an in-memory store)."""
+    """The Optuna storage beside a store file (``None``, in memory, for an in-memory store).
+
+    Named after the store's whole file name (``runs.duckdb.optuna.db``), so two stores
+    in one folder (``rA.duckdb``, ``rA.db``) never share studies.
+    """
     if str(store_path) == ":memory:":
         return None
     path = Path(store_path).resolve()
-    return f"sqlite:///{path.parent / (path.stem + '.optuna.db')}"
+    return f"sqlite:///{path.parent / (path.name + '.optuna.db')}"
 
 
 def default_pruner(epochs: int) -> Any:
@@ -168,51 +175,145 @@ def run_tune(
     """
     from recommender.fewshot.store_model import tuner_parts
     from recommender.integrations.optuna import RecommenderSampler
-    from recommender.validate.recording import start_batch
 
     name = study_name or default_study_name(dataset.name, space.name)
-    attrs = {"task": dataset.name, "space": space.name, "epochs": epochs}
+    attrs = {"store_id": store.store_id(), "task": dataset.name, "space": space.name,
+             "epochs": epochs, "fingerprint": dataset.fingerprint}  # fmt: skip
     storage = storage_url(store.path)
-    existing = _load_study(name, storage, attrs)
-    parts = tuner_parts(store, space.name, metafeatures=dict(features), on_note=on_note)
-    sampler = RecommenderSampler.from_surrogate(
-        parts.surrogate, metafeatures=parts.metafeatures, zero_shot=parts.zero_shot,
-        seed=seed, prior=parts.prior,
-    )  # fmt: skip
-    import optuna
+    with _study_held(store, storage, name):
+        existing = _load_study(name, storage, attrs, store.path)
+        parts = tuner_parts(store, space.name, metafeatures=dict(features), on_note=on_note)
+        sampler = RecommenderSampler.from_surrogate(
+            parts.surrogate, metafeatures=parts.metafeatures, zero_shot=parts.zero_shot,
+            seed=seed, prior=parts.prior,
+        )  # fmt: skip
+        import optuna
 
-    study = _open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(), attrs,
-                        existing)  # fmt: skip
-    _fail_stale_trials(study, on_note)
-    batch = start_batch(store, dataset, features, source=SOURCE)
-    loop = _Loop(store, dataset, space, study, sampler, batch, epochs, device, seed, pruner)
-    with store.released():  # other processes may use the store while trials train
-        loop.run(budget, on_trial)
-    return TuneResult(dataset.name, space.name, name, storage, loop.metric,
-                      [_trial(t) for t in study.get_trials(deepcopy=False)])  # fmt: skip
+        study = _open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(),
+                            attrs, existing)  # fmt: skip
+        _fail_stale_trials(study, on_note)
+        loop = _Loop(store, dataset, space, study, sampler, features, epochs, device, seed,
+                     pruner)  # fmt: skip
+        with store.released():  # other processes may use the store while trials train
+            loop.run(budget, on_trial)
+        return TuneResult(dataset.name, space.name, name, storage, loop.metric,
+                          [_trial(t) for t in study.get_trials(deepcopy=False)
+                           if _shown(t)])  # fmt: skip
 
 
-def _load_study(name: str, storage: str | None, attrs: dict[str, Any]) -> bool:
-    """Whether study ``name`` exists; refuse one of another task, space or epoch count."""
-    import optuna
+@contextlib.contextmanager
+def _study_held(store: DuckDBStore, storage: str | None, name: str) -> Iterator[None]:
+    """Hold study ``name`` for this process: a second tune of it waits (without holding the
+    store meanwhile) up to the store's lock timeout, then fails with one line.
 
-    if storage is None or not Path(storage.removeprefix("sqlite:///")).is_file():
-        return False
+    A lock the system drops when its process dies, so a trial left running is one a dead
+    process left (:func:`_fail_stale_trials`), never one another process is training.
+    """
+    if storage is None:
+        yield
+        return
+    lock = StudyLock(Path(storage.removeprefix("sqlite:///")), name)
+    if not lock.acquire(0.0):
+        with store.released():
+            if not lock.acquire(store.lock_timeout):
+                raise StoreError(
+                    f"study {name!r} is being tuned by another process; waited "
+                    f"{store.lock_timeout:g} s; rerun when it finishes, raise --lock-timeout, "
+                    "or pass another --study NAME"
+                )
     try:
-        summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
-    except Exception:  # noqa: BLE001  (no storage file yet, or not Optuna's)
-        return False
-    for summary in summaries:
-        if summary.study_name == name:
-            for key, value in attrs.items():
-                have = summary.user_attrs.get(key)
-                if have is not None and have != value:
-                    raise InvalidArgumentError(
-                        f"study {name!r}: expected {key} {have!r} as in its earlier trials, "
-                        f"got {value!r}; pass the same, or a new --study NAME"
-                    )
+        yield
+    finally:
+        lock.release()
+
+
+class StudyLock:
+    """An exclusive lock on one study, in ``<storage file>.locks/`` (``flock``: the system
+    drops it when its process ends, however it ends). Where ``fcntl`` is missing
+    (Windows), every acquire succeeds."""
+
+    def __init__(self, storage_file: Path, study: str) -> None:
+        key = hashlib.blake2b(study.encode(), digest_size=8).hexdigest()
+        self.path = storage_file.with_name(storage_file.name + ".locks") / f"{key}.lock"
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the lock, waiting up to ``timeout`` seconds; whether it was taken."""
+        try:
+            import fcntl
+        except ImportError:
             return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(0.1)
+            else:
+                self._fd = fd
+                return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
+
+
+def _load_study(name: str, storage: str | None, attrs: dict[str, Any], store_path: str) -> bool:
+    """Whether study ``name`` exists; refuse one of another store, task, space or epochs."""
+    import optuna
+
+    if storage is None:
+        return False
+    file = Path(storage.removeprefix("sqlite:///"))
+    if not file.exists():
+        return False
+    with _study_file_errors(file):
+        if file.is_dir() or (file.stat().st_size and file.read_bytes()[:16] != _SQLITE):
+            raise ValueError("not an SQLite file")
+        summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
+    for summary in summaries:
+        if summary.study_name != name:
+            continue
+        for key, value in attrs.items():
+            have = summary.user_attrs.get(key)
+            if have is None or have == value:
+                continue
+            if key == "store_id":
+                raise InvalidArgumentError(
+                    f"study {name!r} in {file.name}: expected a study of {Path(store_path).name}, "
+                    f"got one of another store (its runs are not in this one); pass a new "
+                    f"--study NAME, or move {file.name} away to start over"
+                )
+            raise InvalidArgumentError(
+                f"study {name!r}: expected {key} {have!r} as in its earlier trials, "
+                f"got {value!r}; pass the same, or a new --study NAME"
+            )
+        return True
     return False
+
+
+_SQLITE = b"SQLite format 3\x00"
+
+
+@contextlib.contextmanager
+def _study_file_errors(file: Path) -> Iterator[None]:
+    """Any error reading the study file (not a database, truncated, a folder): one line."""
+    try:
+        yield
+    except RecommenderError:
+        raise
+    except Exception as err:  # noqa: BLE001  (SQLAlchemy's, SQLite's, the OS's)
+        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise StoreError(
+            f"study file {file}: expected an Optuna storage, got a damaged file ({text[:120]}); "
+            "move it away to start its studies over (their runs stay in the store)"
+        ) from err
 
 
 def _open_study(
@@ -221,23 +322,27 @@ def _open_study(
 ) -> optuna.Study:  # fmt: skip
     import optuna
 
-    if existing and storage is not None:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler,
-                                 pruner=pruner)  # fmt: skip
-    study = optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler, pruner=pruner,
-        direction="maximize", load_if_exists=True,
-    )  # fmt: skip
-    for key, value in attrs.items():
-        study.set_user_attr(key, value)
+    with _study_file_errors(Path(str(storage).removeprefix("sqlite:///"))):
+        if existing and storage is not None:
+            return optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                     pruner=pruner)  # fmt: skip
+        study = optuna.create_study(
+            study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+            direction="maximize", load_if_exists=True,
+        )  # fmt: skip
+        for key, value in attrs.items():
+            study.set_user_attr(key, value)
     return study
 
 
 def _fail_stale_trials(study: optuna.Study, on_note: OnNote | None) -> None:
-    """Trials a killed process left running: failed (interrupted), so never proposed again."""
+    """Trials a killed process left running: failed (interrupted), so never proposed again.
+
+    Waiting trials (a config to retry, :meth:`_Loop._retry_later`) are kept for the next ask.
+    """
     from optuna.trial import TrialState
 
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for t in stale:
         study.tell(t.number, state=TrialState.FAIL)
     if stale and on_note is not None:
@@ -254,7 +359,7 @@ class _Loop:
         space: Space,
         study: optuna.Study,
         sampler: Any,
-        batch: int,
+        features: Mapping[str, float],
         epochs: int,
         device: str,
         seed: int,
@@ -264,7 +369,8 @@ class _Loop:
         from recommender.validate.training import metric_name_for
 
         self.store, self.dataset, self.space, self.study = store, dataset, space, study
-        self.sampler, self.batch, self.epochs = sampler, batch, epochs
+        self.sampler, self.features, self.epochs = sampler, features, epochs
+        self.batch: int | None = None  # the task and its batch are stored with the first run
         self.device, self.seed = device, seed
         self.trainer = trainer_for(space.name, dataset.modality)
         self.metric = metric_name_for(dataset.problem_type)
@@ -290,7 +396,9 @@ class _Loop:
 
         trial = self.study.ask()
         config = suggest_config(trial, self.space)
-        source = self.sampler.sources.get(trial.number, "adaptive")
+        source = trial.user_attrs.get("source") or self.sampler.sources.get(
+            trial.number, "adaptive"
+        )
         trial.set_user_attr("source", source)
         pruned: list[int] = []
 
@@ -307,14 +415,15 @@ class _Loop:
             result = self.trainer.train(self.dataset, config, epochs=self.epochs,
                                         seed=self.seed, device=self.device,
                                         on_epoch=on_epoch)  # fmt: skip
-        except BaseException as err:
+        except KeyboardInterrupt:
             # Not a trained trial (it does not count against the budget) and never proposed again.
             self.study.tell(trial, state=TrialState.FAIL)
-            if isinstance(err, KeyboardInterrupt):
-                raise TuneInterrupted(
-                    f"interrupted: {len(self.times)} trial(s) trained in this call; rerun the "
-                    "same command to continue the study"
-                ) from None
+            raise TuneInterrupted(
+                f"interrupted: {len(self.times)} trial(s) trained in this call; rerun the "
+                "same command to continue the study"
+            ) from None
+        except BaseException:
+            self._retry_later(trial, source)
             raise
         if pruned and result.status == "ok":
             result = dataclasses.replace(result, status="pruned")
@@ -332,14 +441,26 @@ class _Loop:
         return TuneTrial(trial.number, dict(trial.params), value, status, source,
                          result.duration_s)  # fmt: skip
 
+    def _retry_later(self, trial: optuna.Trial, source: str) -> None:
+        """An error outside the config (the data, the device) stopped ``trial``: it does not
+        count, and its config is queued to be the next trial, so a later call starts with
+        the recommendations this one did not get to train."""
+        from optuna.trial import TrialState
+
+        trial.set_user_attr("retry", True)
+        self.study.tell(trial, state=TrialState.FAIL)
+        self.study.enqueue_trial(dict(trial.params), user_attrs={"source": source})
+
     def _record(self, config: dict[str, Any], result: TrainResult) -> None:
         from recommender.validate.plan import Budget, full_params, run_key
-        from recommender.validate.recording import record_run
+        from recommender.validate.recording import record_run, start_batch
 
         params = full_params(config, self.space)
         key = run_key(self.dataset.name, self.space.name, params, self.seed,
                       Budget(self.epochs), source=SOURCE)  # fmt: skip
-        with self.store.attached():
+        with self.store.attached(), self.store.transaction():
+            if self.batch is None:
+                self.batch = start_batch(self.store, self.dataset, self.features, source=SOURCE)
             record_run(
                 self.store, run_key=key, task=self.dataset.name, space=self.space.name,
                 params=params, result=result, batch=self.batch, query_id=None, source=SOURCE,
@@ -352,6 +473,11 @@ def _counts(t: optuna.trial.FrozenTrial) -> bool:
 
     done = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
     return t.state in done and "status" in t.user_attrs
+
+
+def _shown(t: optuna.trial.FrozenTrial) -> bool:
+    """Every trial but those stopped by an error outside their config (retried instead)."""
+    return not t.user_attrs.get("retry")
 
 
 def _trial(t: optuna.trial.FrozenTrial) -> TuneTrial:

@@ -32,6 +32,7 @@ class IngestReport:
     curve_points: int = 0
     reasons: tuple[tuple[str, int], ...] = ()
     dry_run: bool = False
+    notes: tuple[str, ...] = ()  # what was left out whole, and why (one line each)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +46,7 @@ class IngestReport:
             "curve_points": self.curve_points,
             "reasons": [{"reason": r, "count": n} for r, n in self.reasons],
             "dry_run": self.dry_run,
+            "notes": list(self.notes),
         }
 
 

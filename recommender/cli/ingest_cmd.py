@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from recommender.cli.options import db_option, echo_json, echo_table, json_option
+from recommender.cli.options import db_option, echo_json, echo_note, echo_table, json_option
 
 
 @click.command()
@@ -84,6 +84,8 @@ def ingest(
             task_tag=task_tag, strict=strict, dry_run=dry_run, progress=progress,
             encoding=encoding,
         )  # fmt: skip
+    for line in report.notes:
+        echo_note(line)
     if as_json:
         echo_json(report.as_dict())
         return
