@@ -27,9 +27,12 @@ STORE = ROOT / "recommender" / "store"
 
 # (module, function qualname) -> why it may hold SQL. Keep it short.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("recommender/table_files.py", "read_table_file"): "reads the user's file, in-memory DuckDB",
-    ("recommender/table_files.py", "_reader_sql"): "SQL of that in-memory reader",
-    ("recommender/table_files.py", "_sample_table"): "samples the user's file in that connection",
+    ("recommender/datasets/files.py", "read_table_file"): "reads the user's file, in-memory DuckDB",
+    ("recommender/datasets/files.py", "_reader_sql"): "SQL of that in-memory reader",
+    (
+        "recommender/datasets/files.py",
+        "_sample_table",
+    ): "samples the user's file in that connection",
     ("recommender/ingest/tables.py", "_read_jsonl"): "reads JSON Lines with in-memory DuckDB",
     ("recommender/ingest/__init__.py", "_sqlite_kind"): "lists the user's SQLite tables",
     # moves into Store.log_query

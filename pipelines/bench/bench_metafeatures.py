@@ -62,7 +62,7 @@ def mixed_table(n: int, n_num: int, n_cat: int, seed: int = 0) -> pd.DataFrame:
 
 
 def time_ours(frame: pd.DataFrame, repeats: int) -> tuple[float, dict[str, float]]:
-    from recommender.datasets import dataset_from_frame
+    from recommender.datasets.loading import dataset_from_frame
     from recommender.metafeatures import compute_metafeatures
 
     ds = dataset_from_frame(frame, "target")
@@ -78,7 +78,7 @@ def time_ours(frame: pd.DataFrame, repeats: int) -> tuple[float, dict[str, float
 
 def landmarker_rows(frame: pd.DataFrame) -> np.ndarray:
     """The 2,000 rows our landmarkers use, so pymfe gets the same sample."""
-    from recommender.datasets import dataset_from_frame
+    from recommender.datasets.loading import dataset_from_frame
     from recommender.metafeatures import MAX_ROWS
     from recommender.metafeatures.prepare import canonical_subsample, prepare, row_hashes
 
@@ -149,7 +149,7 @@ def describe_child(path: str, max_rows: int | None) -> None:
     """Run in a fresh process: load + describe, print seconds and peak RSS as JSON."""
     from threadpoolctl import threadpool_limits
 
-    from recommender.datasets import load_dataset
+    from recommender.datasets.loading import load_dataset
     from recommender.metafeatures import compute_metafeatures
 
     with threadpool_limits(limits=1):

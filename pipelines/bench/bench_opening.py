@@ -83,8 +83,8 @@ def _key(row: np.ndarray) -> bytes:
 
 def pack_table(space_name: str) -> tuple[Any, list[str], np.ndarray, np.ndarray]:
     """The pack's training data, tasks, design configs run by every task, and values."""
-    from recommender.shipped import load_shipped
-    from recommender.space import load_space
+    from recommender.knowledge.packs import load_shipped
+    from recommender.spaces.space import load_space
     from recommender.store import DuckDBStore
     from recommender.surrogate.model import load_training_data
 
@@ -143,7 +143,7 @@ def next_pick(scen: Scenarios, x: np.ndarray, y: np.ndarray, tried: list[int],
 
 
 def bench_pack(name: str, *, variants: bool = False) -> str:
-    from recommender.normalize import normalize_values, regret, regret_scale
+    from recommender.surrogate.normalize import normalize_values, regret, regret_scale
 
     data, tasks, x, values = pack_table(PACKS[name])
     z = np.stack([normalize_values(v, maximize=True, method="copula") for v in values])
@@ -194,8 +194,8 @@ def first_pick_line(first: list[tuple[float, float]], tasks: list[str]) -> str:
 def list_picks(data: Any, task: str, others: list[str], x: np.ndarray, k: int) -> list[int]:
     """Rows of design configs ``x`` nearest today's top-``k`` for ``task``, from a
     surrogate fit on the ``others`` tasks."""
-    from recommender.evaluate import TUNING_GRID
-    from recommender.ranking import recommend_with
+    from recommender.knowledge.evaluation import TUNING_GRID
+    from recommender.knowledge.ranking import recommend_with
     from recommender.surrogate.model import fit_surrogate
 
     model = fit_surrogate(data.subset(others), params=dict(TUNING_GRID[0]))

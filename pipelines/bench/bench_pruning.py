@@ -42,7 +42,7 @@ NS = (5, 10, 20)
 def pruners(n_epochs: int) -> dict[str, Callable[[], Any]]:
     import optuna
 
-    from recommender.tune import default_pruner
+    from recommender.tuning.loop import default_pruner
 
     half = max(n_epochs // 2, 1)
     return {
@@ -56,8 +56,8 @@ def pruners(n_epochs: int) -> dict[str, Callable[[], Any]]:
 
 def pack_curves(name: str, space: Any, x: np.ndarray) -> dict[str, np.ndarray]:
     """Each task's validation curve (epochs) and duration for every design config ``x``."""
-    from recommender.shipped import PACKS as FILES
-    from recommender.shipped import shipped_dir
+    from recommender.knowledge.packs import PACKS as FILES
+    from recommender.knowledge.packs import shipped_dir
 
     prefix, d = FILES[PACKS[name]], shipped_dir()
     runs = pd.concat([pd.read_parquet(d / f"{prefix}{p}runs.parquet") for p in ("", "holdout_")])
@@ -123,7 +123,7 @@ def replay(
 
 
 def bench_pack(name: str) -> str:
-    from recommender.normalize import normalize_values, regret
+    from recommender.surrogate.normalize import normalize_values, regret
 
     data, tasks, x, _ = pack_table(PACKS[name])
     per_task = pack_curves(name, data.space, x)

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender import registry
-from recommender.query import answer as recommend
+from recommender.knowledge import registry
+from recommender.knowledge.query import answer as recommend
 from recommender.store import DuckDBStore
 
 
@@ -82,7 +82,7 @@ def synthetic_store(path: Path, n_tasks: int, per_task: int, seed: int = 0) -> D
 def time_retrain(store: DuckDBStore, space: str, metric: str) -> None:
     import xgboost as xgb
 
-    from recommender.space import load_space
+    from recommender.spaces.space import load_space
     from recommender.surrogate.features import MetaFeatureScaler
     from recommender.surrogate.model import load_training_data
 

@@ -5,7 +5,7 @@ objective of a held-out task is the table value of the nearest of its 2,000 conf
 the unit cube (a stand-in for training). Methods, each an Optuna study with the same
 define-by-run objective, 3 seeds:
 
-* ``ours``: :class:`recommender.integrations.optuna.RecommenderSampler` (few-shot
+* ``ours``: :class:`recommender.tuning.sampler.RecommenderSampler` (few-shot
   surrogate meta-trained on the other tasks; first trial = today's top-1);
 * ``tpe_cold``: Optuna's TPE; ``tpe_warm`` / ``gp_warm``: TPE and GPSampler after
   enqueuing today's ``recommend`` top-5 (fitted on the same other tasks);
@@ -41,7 +41,7 @@ def build_store(lcbench: Path, out: Path) -> Path:
     """The LCBench store (epoch 52 runs, meta-features, space), built once in ``out``."""
     from pipelines.bench.lcbench_to_table import reshape
     from recommender.ingest import ingest
-    from recommender.space import import_space
+    from recommender.spaces.space import import_space
     from recommender.store import DuckDBStore
 
     path = out / "store.duckdb"
@@ -89,12 +89,12 @@ def run_task(data: Any, task: str, seeds: int, budget: int) -> dict[str, Any]:
     """Every method on one held-out task; regrets at ``NS`` per seed, and timings."""
     import optuna
 
-    from recommender.evaluate import TUNING_GRID
     from recommender.fewshot import FewShotSurrogate
-    from recommender.integrations.optuna import RecommenderSampler
-    from recommender.normalize import regret
-    from recommender.ranking import recommend_with, task_prior
+    from recommender.knowledge.evaluation import TUNING_GRID
+    from recommender.knowledge.ranking import recommend_with, task_prior
     from recommender.surrogate.model import fit_surrogate
+    from recommender.surrogate.normalize import regret
+    from recommender.tuning.sampler import RecommenderSampler
 
     others = [t for t in data.tasks if t != task]
     train = data.subset(others)
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    from recommender.space import load_space
+    from recommender.spaces.space import load_space
     from recommender.store import DuckDBStore
     from recommender.surrogate.model import load_training_data
 

@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from recommender.shipped import ensure_shipped
+from recommender.knowledge.packs import ensure_shipped
 from recommender.store import DuckDBStore
 
 INFERENCE_ENV = "RECOMMENDER_INFERENCE"

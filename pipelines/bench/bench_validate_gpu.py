@@ -28,7 +28,7 @@ import pandas as pd
 
 
 def _synthetic_table(rows: int, features: int, seed: int) -> Any:
-    from recommender.datasets import dataset_from_frame
+    from recommender.datasets.loading import dataset_from_frame
 
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, features)).astype(np.float32)
@@ -39,7 +39,7 @@ def _synthetic_table(rows: int, features: int, seed: int) -> Any:
 
 
 def _sentences(n: int, seed: int) -> Any:
-    from recommender.datasets import dataset_from_frame
+    from recommender.datasets.loading import dataset_from_frame
 
     rng = np.random.default_rng(seed)
     good = ["great", "wonderful", "moving", "superb", "delightful", "clever"]
@@ -74,8 +74,8 @@ def _time_runs(
 
 
 def bench_tabular(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from recommender.space import load_space
-    from recommender.validate.trainers import TRAINERS
+    from recommender.spaces.space import load_space
+    from recommender.training.trainers import TRAINERS
 
     data = _synthetic_table(args.rows, args.features, args.seed)
     space = load_space("tabular_mlp")
@@ -99,7 +99,7 @@ def bench_tabular(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def bench_text(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from recommender.validate.trainers import TRAINERS
+    from recommender.training.trainers import TRAINERS
 
     try:
         import transformers  # noqa: F401

@@ -44,13 +44,13 @@ def _image_pack() -> Pack:
     from pipelines.collect import image_suite as s
 
     def load(task_id: str, work: Path) -> Any:
-        from recommender.datasets import load_dataset
+        from recommender.datasets.loading import load_dataset
 
         folder = s.materialize(s.image_by_id(task_id), work / "images")
         return load_dataset(folder, name=task_id)
 
     def train(dataset: Any, config: dict[str, Any], *, epochs: int, seed: int) -> Any:
-        from recommender.validate.image import train_image
+        from recommender.training.image import train_image
 
         return train_image(
             dataset, config, epochs=epochs, seed=seed, image_size=s.IMAGE_SIZE,
@@ -91,7 +91,7 @@ def _register_builtin() -> None:
 
 def design(space_name: str, n: int, seed: int) -> list[dict[str, Any]]:
     """The space's default configuration, then ``n`` scrambled-Sobol configurations."""
-    from recommender.space import load_space
+    from recommender.spaces.space import load_space
 
     space = load_space(space_name)
     return [space.default_config(), *space.sample(n, seed=seed)]

@@ -31,7 +31,7 @@ def spearman(a: list[float], b: list[float]) -> float:
 def measure(table: str, configs: list[dict[str, Any]], fractions: list[float], epochs: int,
             seeds: tuple[int, int] = (1, 2)) -> dict[str, Any]:  # fmt: skip
     from pipelines.collect.tabular_suite import load_table
-    from recommender.validate.tabular import train_tabular
+    from recommender.training.tabular import train_tabular
 
     data = load_table(table)
     out: dict[str, Any] = {"table": table, "rows": len(data.y)}

@@ -81,7 +81,7 @@ def table_by_id(task_id: str) -> SuiteDataset:
 
 
 def load_table(task_id: str, work: Path | None = None) -> Any:
-    from recommender.datasets import dataset_from_frame
+    from recommender.datasets.loading import dataset_from_frame
 
     d = table_by_id(task_id)
     problem = d.problem_type
@@ -93,7 +93,7 @@ def load_table(task_id: str, work: Path | None = None) -> Any:
 
 
 def _train(dataset: Any, config: dict[str, Any], *, epochs: int, seed: int) -> Any:
-    from recommender.validate.tabular import train_tabular
+    from recommender.training.tabular import train_tabular
 
     return train_tabular(dataset, config, epochs=epochs, seed=seed,
                          val_fraction=VAL_FRACTION, num_threads=1)  # fmt: skip

@@ -156,7 +156,7 @@ def text_by_id(task_id: str) -> SuiteDataset:
 
 def load_text(task_id: str, work: Path | None = None) -> Any:
     """The collection as a text Dataset: at most ``MAX_DOCS`` rows, labels with >= 2 rows."""
-    from recommender.datasets import dataset_from_frame
+    from recommender.datasets.loading import dataset_from_frame
 
     d = text_by_id(task_id)
     frame = d.frame()[["text", "label"]]
@@ -170,7 +170,7 @@ def load_text(task_id: str, work: Path | None = None) -> Any:
 
 
 def _train(dataset: Any, config: dict[str, Any], *, epochs: int, seed: int) -> Any:
-    from recommender.validate.text import train_text
+    from recommender.training.text import train_text
 
     return train_text(
         dataset, config, epochs=epochs, seed=seed, max_rows=TRAIN_ROWS,

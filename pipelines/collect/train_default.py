@@ -15,8 +15,8 @@ def train_default(
     out: Path, *, space: str = SPACE, prefix: str = "", seed: int = 0
 ) -> dict[str, object]:
     """Train on ``out``'s runs in a scratch store; copy the model to ``out/model``."""
-    from recommender.registry import list_models, train_and_register
-    from recommender.shipped import load_runs_into
+    from recommender.knowledge.packs import load_runs_into
+    from recommender.knowledge.registry import list_models, train_and_register
     from recommender.store import DuckDBStore
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -28,7 +28,7 @@ def retrain_shipped(data: Path, spaces: list[str] | None = None, *, seed: int = 
     """
     from pipelines.collect.train_default import train_default
     from pipelines.collect.write import write_checksums
-    from recommender.shipped import PACKS
+    from recommender.knowledge.packs import PACKS
 
     unknown = sorted(set(spaces or []) - set(PACKS))
     if unknown:

@@ -33,15 +33,33 @@ def db_option(f: F) -> F:
     )(f)
 
 
+class SurrogateKind(click.Choice):
+    """The surrogate kinds registered in :mod:`recommender.surrogate.kinds`, read when the
+    option is parsed or shown, so a kind added with ``register_kind`` can be chosen."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        from recommender.surrogate.kinds import KINDS
+
+        return tuple(KINDS)
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """Ignored: the registry is the one list of kinds."""
+
+
 def model_option(f: F) -> F:
-    """``--model {xgboost,forest}``: the surrogate to train."""
+    """``--model KIND``: the surrogate to train (``xgboost``, ``forest`` or a registered kind)."""
     return click.option(
         "--model",
         "model_kind",
-        type=click.Choice(["xgboost", "forest"]),
+        type=SurrogateKind(),
         default="xgboost",
         show_default=True,
-        help="Surrogate: XGBoost ensemble, or scikit-learn extra-trees.",
+        help="Surrogate kind: xgboost (XGBoost), forest (extra-trees) or a registered one.",
     )(f)
 
 

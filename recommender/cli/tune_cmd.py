@@ -61,7 +61,7 @@ def tune(
     """
     import optuna
 
-    from recommender.api_tune import tune as run_tune
+    from recommender.api.tuning import tune as run_tune
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     result = run_tune(

@@ -3,7 +3,7 @@
 :class:`FewShotSurrogate` models a task's response with a deep-kernel Gaussian process
 meta-trained on the store's tasks; :class:`FewShotTuner` proposes each next
 configuration by expected improvement; the Optuna sampler in
-:mod:`recommender.integrations.optuna` wraps both.
+:mod:`recommender.tuning.sampler` wraps both.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from scipy.stats import norm
 
 from recommender.fewshot.surrogate import config_key
-from recommender.space import Space
+from recommender.spaces.space import Space
 
 Config = dict[str, Any]
 

@@ -49,7 +49,7 @@ def load_tuner_parts(
     """
     import warnings
 
-    from recommender.shipped import ensure_shipped
+    from recommender.knowledge.packs import ensure_shipped
     from recommender.store import open_store
 
     if metafeatures is None and dataset is not None:
@@ -70,9 +70,9 @@ def tuner_parts(
     on_note: Callable[[str], None] | None = None,
 ) -> TunerParts:
     """Like :func:`load_tuner_parts`, from an open store; ``on_note`` hears of meta-training."""
-    from recommender.ranking import recommend_with, task_prior
-    from recommender.registry import champion
-    from recommender.space import load_space
+    from recommender.knowledge.ranking import recommend_with, task_prior
+    from recommender.knowledge.registry import champion
+    from recommender.spaces.space import load_space
 
     sp = load_space(space, store)
     loaded = champion(store, sp.name)
@@ -91,7 +91,7 @@ def tuner_parts(
 
 def dataset_metafeatures(dataset: str | Path, target: str | None) -> dict[str, float]:
     """Meta-features of a dataset file (see ``recommender describe``)."""
-    from recommender.datasets import load_dataset
+    from recommender.datasets.loading import load_dataset
     from recommender.metafeatures import compute_metafeatures
 
     result = compute_metafeatures(load_dataset(dataset, target))
@@ -105,8 +105,8 @@ def fewshot_for(
 ) -> FewShotSurrogate:
     """The few-shot surrogate matching the champion ``loaded`` (trained on first use,
     which ``on_note`` is told of: it takes a while)."""
-    from recommender.registry import FEWSHOT_DIR, models_dir
-    from recommender.space import load_space
+    from recommender.knowledge.registry import FEWSHOT_DIR, models_dir
+    from recommender.spaces.space import load_space
     from recommender.surrogate.model import load_training_data
 
     key = (str(store.path), loaded.space, int(loaded.model_id))

@@ -35,9 +35,9 @@ from recommender.fewshot.training import (
     scale_prior,
     train_model,
 )
-from recommender.normalize import normalize_values
-from recommender.space import Space
+from recommender.spaces.space import Space
 from recommender.surrogate.features import MetaFeatureScaler
+from recommender.surrogate.normalize import normalize_values
 
 ADAPT_STEPS = 30
 FEWSHOT_PARAMS: dict[str, Any] = {}  # settings of the few-shot surrogate (defaults when empty)

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.fewshot.encoding import FILL, config_key
-from recommender.space import Space
+from recommender.spaces.space import Space
 
 POOL_SIZE = 2000
 

@@ -57,7 +57,7 @@ class FewShotTuner:
         n_seed: how many zero-shot configurations open the loop.
         pool: encoded configurations to consider (default: the surrogate's pool).
         prior: the zero-shot model's weight of each training task for this one, by task
-            name (:func:`recommender.ranking.task_prior`); ``None``: all alike.
+            name (:func:`recommender.knowledge.ranking.task_prior`); ``None``: all alike.
     """
 
     def __init__(
@@ -85,6 +85,7 @@ class FewShotTuner:
         self,
         observed: Sequence[tuple[Config, float]],
         *,
+        pending: Sequence[Config] = (),
         seen: Sequence[Config] = (),
         rng: np.random.Generator | None = None,
         constrain: Constrain | None = None,
@@ -94,7 +95,10 @@ class FewShotTuner:
 
         Args:
             observed: ``(config, value)`` of the task's finished runs.
-            seen: other configurations not to repeat (running, failed, pruned).
+            pending: configurations of running trials: never proposed again, and counted
+                as if they had returned the mean observed value (a constant liar), so
+                parallel workers get distinct configurations away from each other's.
+            seen: other configurations not to repeat (failed, pruned).
             rng: randomness of the candidate search.
             constrain: maps a configuration into the caller's narrower space, or
                 ``None`` to reject it; ``constrain_key`` identifies it for caching.
@@ -104,6 +108,7 @@ class FewShotTuner:
         """
         rng = rng or np.random.default_rng(0)
         obs_x = self.encode([c for c, _ in observed])
+        seen = [*pending, *seen]
         keys = {config_key(r) for r in obs_x} | {config_key(r) for r in self.encode(seen)}
         n_started = len(observed) + len(seen)
         for config in self.zero_shot[: self.n_seed] if n_started < self.n_seed else []:
@@ -115,6 +120,9 @@ class FewShotTuner:
         pool = self._pool(constrain, constrain_key)
         if len(observed) < N_HEDGE:
             return self._hedge(obs_x, y, self.encode(seen), pool, keys)
+        if pending:  # constant liar: running trials return the mean so far
+            obs_x = np.vstack([obs_x, self.encode(pending)])
+            y = np.concatenate([y, np.full(len(pending), y.mean())])
         posterior = mixture_posterior(self.surrogate, obs_x, y, prior=self.prior)
         picked = propose(posterior, pool, keys, rng, constrain=constrain)
         if picked is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recommender.datasets import Dataset
+from recommender.datasets.loading import Dataset
 from recommender.errors import DatasetError
 from recommender.metafeatures.catalog import FEATURES, GROUPS, feature_names
 from recommender.metafeatures.prepare import PreparedTable, canonical_subsample, row_hashes
@@ -62,7 +62,7 @@ def compute_metafeatures(
     """Compute the meta-features of a dataset.
 
     Args:
-        dataset: a loaded dataset (see :func:`recommender.datasets.load_dataset`).
+        dataset: a loaded dataset (see :func:`recommender.datasets.loading.load_dataset`).
         seed: seed of every subsample and cross-validation split.
         time_budget_s: once this many seconds have passed, the remaining expensive
             groups (information, landmarkers) are skipped with a note.
@@ -76,7 +76,7 @@ def compute_metafeatures(
         DatasetError: an unknown group or modality.
 
     >>> import pandas as pd
-    >>> from recommender.datasets import dataset_from_frame
+    >>> from recommender.datasets.loading import dataset_from_frame
     >>> ds = dataset_from_frame(pd.DataFrame({"a": [1.0, 2, 3, 4], "t": [0, 1, 0, 1]}), "t")
     >>> compute_metafeatures(ds, groups=["general"]).features["NumberOfFeatures"]
     2.0

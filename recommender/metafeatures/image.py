@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.datasets import Dataset
+from recommender.datasets.loading import Dataset
 from recommender.errors import DatasetError
 from recommender.metafeatures.prepare import canonical_subsample, series_hashes
 from recommender.metafeatures.text import target_block

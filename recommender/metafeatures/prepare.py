@@ -1,4 +1,5 @@
-"""Turn a tabular :class:`~recommender.datasets.Dataset` into arrays the feature groups share.
+"""Turn a tabular :class:`~recommender.datasets.loading.Dataset` into arrays the feature groups
+share.
 
 Column types follow OpenML: numeric dtypes (not bool) are numeric attributes; strings,
 booleans and categories are nominal ("symbolic") attributes whose declared values are
@@ -15,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from recommender.datasets import Dataset
+from recommender.datasets.loading import Dataset
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -190,7 +191,7 @@ def canonical_subsample(
     With ``presorted``, ``hashes`` is already ``argsort(hashes)`` (saves a sort when
     several groups sample the same rows).
     """
-    from recommender.datasets import class_quota
+    from recommender.datasets.loading import class_quota
 
     order = hashes if presorted else np.argsort(hashes, kind="stable")
     if len(hashes) <= n:

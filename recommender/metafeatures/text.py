@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recommender.datasets import Dataset
+from recommender.datasets.loading import Dataset
 from recommender.metafeatures.prepare import (
     PreparedTable,
     canonical_subsample,

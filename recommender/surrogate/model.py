@@ -18,12 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.errors import ModelError
-from recommender.normalize import normalize_per_task
-from recommender.portfolio import CV_MAX_TASKS, choose_rule, standardised_ranks
-from recommender.space import Space
+from recommender.spaces.space import Space
 from recommender.surrogate.base import BaseSurrogate
 from recommender.surrogate.features import MetaFeatureScaler, design_matrix
 from recommender.surrogate.kinds import make_model, model_class, model_kind
+from recommender.surrogate.normalize import normalize_per_task
+from recommender.surrogate.portfolio import CV_MAX_TASKS, choose_rule, standardised_ranks
 
 if TYPE_CHECKING:  # pandas is needed to train, not to answer a query
     import pandas as pd

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from recommender.normalize import regret
 from recommender.surrogate.features import MetaFeatureScaler, design_matrix
 from recommender.surrogate.kinds import make_model
 from recommender.surrogate.model import TrainingData
+from recommender.surrogate.normalize import regret
 
 TUNING_GRID: tuple[dict[str, Any], ...] = (
     {"max_depth": 6, "n_estimators": 300},

@@ -1,6 +1,6 @@
 """Short training runs that check recommendations on the user's own data.
 
-:data:`~recommender.validate.trainers.TRAINERS` holds one trainer per built-in space
+:data:`~recommender.training.trainers.TRAINERS` holds one trainer per built-in space
 (``tabular_mlp``, ``text_finetune``, ``image_finetune``); each returns a
 :class:`TrainResult` with the learning curve. ``run_validation`` plans the configs
 (recommended + baselines), trains them and records every run in the store.
@@ -14,26 +14,26 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from recommender.training.common import TrainResult
+    from recommender.training.tabular import train_tabular
+    from recommender.training.trainers import TRAINERS, Trainer, register
     from recommender.validate.runner import (
         ValidationInterrupted,
         ValidationReport,
         check_request,
         run_validation,
     )
-    from recommender.validate.tabular import train_tabular
-    from recommender.validate.trainers import TRAINERS, Trainer, register
-    from recommender.validate.training import TrainResult
 
 _WHERE = {
-    "TRAINERS": "trainers",
-    "Trainer": "trainers",
-    "register": "trainers",
-    "TrainResult": "training",
-    "ValidationInterrupted": "runner",
-    "ValidationReport": "runner",
-    "check_request": "runner",
-    "run_validation": "runner",
-    "train_tabular": "tabular",
+    "TRAINERS": "recommender.training.trainers",
+    "Trainer": "recommender.training.trainers",
+    "register": "recommender.training.trainers",
+    "TrainResult": "recommender.training.common",
+    "ValidationInterrupted": "recommender.validate.runner",
+    "ValidationReport": "recommender.validate.runner",
+    "check_request": "recommender.validate.runner",
+    "run_validation": "recommender.validate.runner",
+    "train_tabular": "recommender.training.tabular",
 }
 __all__ = [
     "TRAINERS",
@@ -51,4 +51,4 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    return getattr(importlib.import_module(_WHERE[name]), name)

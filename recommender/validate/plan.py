@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import InvalidArgumentError
-from recommender.validate.trainers import trainer_for
+from recommender.training.trainers import trainer_for
 
 if TYPE_CHECKING:
-    from recommender.space import Space
+    from recommender.spaces.space import Space
     from recommender.store import DuckDBStore
 
 SOURCE = "validation"
@@ -111,7 +111,7 @@ def plan_configs(
     planned: list[PlannedConfig] = []
     query_id = model_id = None
     if top_k > 0:
-        from recommender.query import answer
+        from recommender.knowledge.query import answer
 
         result = answer(store, dict(features), space=space.name, top_k=top_k, task=task)
         query_id, model_id = result.query_id, result.model_id

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from recommender.datasets import Dataset
+    from recommender.datasets.loading import Dataset
     from recommender.store.base import Store
-    from recommender.validate.training import TrainResult
+    from recommender.training.common import TrainResult
 
 SOURCE = "validation"
 SCORE = "val_score"

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import InvalidArgumentError, RecommenderError
+from recommender.training.common import TrainResult, metric_name_for
+from recommender.training.trainers import trainer_for
 from recommender.validate.executors import cap_parallel, check_executor, open_executor, run_each
 from recommender.validate.plan import (
     MAX_EPOCHS_WITH_BUDGET,
@@ -28,12 +30,10 @@ from recommender.validate.plan import (
     resolve_budget,
     run_key,
 )
-from recommender.validate.trainers import trainer_for
-from recommender.validate.training import TrainResult, metric_name_for
 
 if TYPE_CHECKING:
-    from recommender.datasets import Dataset
-    from recommender.space import Space
+    from recommender.datasets.loading import Dataset
+    from recommender.spaces.space import Space
     from recommender.store import DuckDBStore
 
 __all__ = [
@@ -167,7 +167,7 @@ def run_validation(
         ValidationInterrupted: Ctrl-C; runs finished before it are stored.
 
     >>> import pandas as pd; from recommender.store import DuckDBStore
-    >>> from recommender.datasets import dataset_from_frame
+    >>> from recommender.datasets.loading import dataset_from_frame
     >>> frame = pd.DataFrame({"x": range(40), "y": [0, 1] * 20})
     >>> report = run_validation(DuckDBStore(), dataset_from_frame(frame, "y", name="toy"),
     ...                         top_k=0, epochs=1, metafeatures={"NumberOfInstances": 40.0})
@@ -251,8 +251,8 @@ def check_request(
             of range, no usable feature, or a target that cannot be learned (one class,
             too many classes for the rows).
     """
-    from recommender.datasets import check_seed
-    from recommender.validate.training import check_features, check_target, resolve_device
+    from recommender.datasets.loading import check_seed
+    from recommender.training.common import check_features, check_target, resolve_device
 
     check_executor(executor, parallel)
     check_seed(seed)
@@ -315,8 +315,8 @@ def _recorder(
 
 
 def _space(store: DuckDBStore, name: str | None, modality: str) -> Space:
-    from recommender.space import load_space
-    from recommender.validate.trainers import default_space_for
+    from recommender.spaces.space import load_space
+    from recommender.training.trainers import default_space_for
 
     return load_space(name or default_space_for(modality), store)
 

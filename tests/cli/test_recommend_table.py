@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from recommender.cli import cli
-from recommender.shipped import PACKS, shipped_dir
+from recommender.knowledge.packs import PACKS, shipped_dir
 from recommender.tables import format_table, wrap_items
 
 FALLBACK = "No per-dataset signal: in cross-validation the model could not tell"

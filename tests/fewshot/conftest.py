@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from recommender.fewshot import FewShotSurrogate
-from recommender.space import builtin_space
+from recommender.spaces.space import builtin_space
 from recommender.store import DuckDBStore
 from recommender.surrogate.model import TrainingData, load_training_data
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from recommender.fewshot import FewShotSurrogate, FewShotTuner
 from recommender.fewshot.acquisition import config_key, expected_improvement, propose
-from recommender.space import builtin_space
+from recommender.spaces.space import builtin_space
 
 from .conftest import metafeatures_for, task_response
 
@@ -71,3 +71,25 @@ def test_first_trials_follow_the_zero_shot_list(surrogate: FewShotSurrogate) -> 
     assert second is not None and second.config == top[1]
     third = tuner.suggest([(top[0], 0.5), (top[1], 0.6)])
     assert third is not None and third.source == "adaptive"
+
+
+def test_pending_configs_are_neither_repeated_nor_waited_for(
+    surrogate: FewShotSurrogate,
+) -> None:
+    space = builtin_space("tabular_mlp")
+    top = space.sample(3, seed=5)
+    tuner = FewShotTuner(surrogate, zero_shot=top, n_seed=3)
+    # A second worker while the first runs the top pick gets the list's next one.
+    second = tuner.suggest([], pending=[top[0]])
+    assert second is not None and second.config == top[1]
+    observed = [(c, task_response(c, 3e4)) for c in space.sample(6, seed=9)]
+    first = tuner.suggest(observed, rng=np.random.default_rng(0))
+    assert first is not None and first.source == "adaptive"
+    running: list[dict[str, object]] = [first.config]
+    for _ in range(3):  # each worker in turn, the others' configs still running
+        s = tuner.suggest(observed, pending=running, rng=np.random.default_rng(0))
+        assert s is not None
+        assert config_key(space.encode([s.config])[0]) not in {
+            config_key(r) for r in space.encode(running)
+        }
+        running.append(s.config)

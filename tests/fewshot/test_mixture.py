@@ -18,9 +18,9 @@ from recommender.fewshot.mixture import (
     mixture_posterior,
     scenario_weights,
 )
-from recommender.normalize import normalize_values
-from recommender.portfolio import weighted_greedy
 from recommender.surrogate.model import TrainingData
+from recommender.surrogate.normalize import normalize_values
+from recommender.surrogate.portfolio import weighted_greedy
 
 finite = st.floats(-1e3, 1e3, allow_nan=False)
 

@@ -10,8 +10,8 @@ from recommender.errors import ModelError, NotFittedError
 from recommender.fewshot import FewShotSurrogate
 from recommender.fewshot.gp import gp_nll
 from recommender.fewshot.surrogate import fill
-from recommender.normalize import normalize_values
 from recommender.surrogate.model import TrainingData
+from recommender.surrogate.normalize import normalize_values
 
 from .conftest import N_TASKS
 

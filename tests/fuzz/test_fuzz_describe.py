@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import fuzz_examples
-from tests.fuzz.support import assert_clean, dump, invoke, log, workdir
+from tests.fuzz.helpers import assert_clean, dump, invoke, log, workdir
 from tests.fuzz.test_fuzz_parquet import KINDS, _column
 
 pytestmark = pytest.mark.fuzz

@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import fuzz_examples
-from tests.fuzz.support import check_ingest, workdir
+from tests.fuzz.helpers import check_ingest, workdir
 
 pytestmark = pytest.mark.fuzz
 

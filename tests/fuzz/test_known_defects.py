@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz.support import check_ingest, count, workdir
+from tests.fuzz.helpers import check_ingest, count, workdir
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 Every case runs ``recommender ingest`` (or ``describe``) in-process against a store that
 already holds a run, and asserts the exit code, the one line and, on refusal, a store
-unchanged table by table (see ``tests/fuzz/support.py``).
+unchanged table by table (see ``tests/fuzz/helpers.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.fuzz.support import assert_clean, check_ingest, dump, invoke, workdir
+from tests.fuzz.helpers import assert_clean, check_ingest, dump, invoke, workdir
 
 RUNS = "task,param.lr,metric.acc\nt,0.1,0.5\nt,0.2,0.6\n"
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 
-from recommender.datasets import Dataset, dataset_from_frame
+from recommender.datasets.loading import Dataset, dataset_from_frame
 
 
 def mixed_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from recommender.datasets import Dataset
+from recommender.datasets.loading import Dataset
 from recommender.metafeatures import compute_metafeatures
 from recommender.metafeatures.prepare import is_numeric_column
 from tests.metafeatures.conftest import sklearn_dataset

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.datasets import Dataset, dataset_from_frame
+from recommender.datasets.loading import Dataset, dataset_from_frame
 from recommender.errors import DatasetError
 from recommender.metafeatures import compute_metafeatures, feature_names
 from tests.metafeatures.conftest import mixed_frame

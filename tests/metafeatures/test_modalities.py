@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.datasets import dataset_from_frame, load_dataset
+from recommender.datasets.loading import dataset_from_frame, load_dataset
 from recommender.metafeatures import FEATURES, compute_metafeatures, feature_names
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "metafeatures.md"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from recommender.datasets import dataset_from_frame
+from recommender.datasets.loading import dataset_from_frame
 from recommender.metafeatures import compute_metafeatures
 from recommender.metafeatures.tabular import summarize
 

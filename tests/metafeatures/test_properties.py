@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recommender.datasets import dataset_from_frame
+from recommender.datasets.loading import dataset_from_frame
 from recommender.metafeatures import compute_metafeatures
 
 ORDER_DEPENDENT = {"AutoCorrelation"}  # OpenML defines it on consecutive rows

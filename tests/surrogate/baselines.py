@@ -1,6 +1,6 @@
 """An independent implementation of the plain greedy global portfolio, for tests only.
 
-The package builds every portfolio with :func:`recommender.portfolio.weighted_greedy`
+The package builds every portfolio with :func:`recommender.surrogate.portfolio.weighted_greedy`
 (the plain portfolio is its equal-weights case). Checking that function against itself
 would prove nothing, so the tests compare it with this separate, loop-by-loop version
 of the textbook algorithm (best mean first, then the config that most raises the mean

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recommender.errors import DatasetError, NotFittedError
-from recommender.normalize import normalize_values, regret
 from recommender.surrogate.features import MetaFeatureScaler
 from recommender.surrogate.gbm import GBMSurrogate
+from recommender.surrogate.normalize import normalize_values, regret
 
 
 def test_fit_predict_save_load(tmp_path: Path, seed: int) -> None:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.stats import rankdata
 
-from recommender.portfolio import average_ranks
+from recommender.surrogate.portfolio import average_ranks
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender.datasets import Dataset, dataset_from_frame
+from recommender.datasets.loading import Dataset, dataset_from_frame
 
 
 def blobs_frame(n: int = 300, n_features: int = 5, seed: int = 0) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from recommender.cli import cli
-from recommender.space import load_space
+from recommender.spaces.space import load_space
 from recommender.store import DuckDBStore
 from tests.validate.helpers import blobs_frame
 
@@ -33,7 +33,7 @@ def table(tmp_path: Path) -> Path:
 
 def _seed_model(path: Path) -> None:
     """A store with past runs of tabular_mlp on four tasks and a trained champion."""
-    from recommender.registry import train_and_register
+    from recommender.knowledge.registry import train_and_register
 
     space = load_space("tabular_mlp")
     rng = np.random.default_rng(0)

@@ -18,8 +18,8 @@ from click.testing import CliRunner, Result
 
 from recommender.cli import cli
 from recommender.store import DuckDBStore
+from recommender.training.common import split_indices
 from recommender.validate import executors
-from recommender.validate.training import split_indices
 from tests.validate.helpers import blobs_frame
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -279,7 +279,7 @@ def test_stratified_split_with_many_classes() -> None:
 
 
 def test_check_request_needs_no_store() -> None:
-    from recommender.datasets import dataset_from_frame
+    from recommender.datasets.loading import dataset_from_frame
     from recommender.errors import DatasetError
     from recommender.validate import check_request
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from recommender.errors import InvalidArgumentError, RecommenderError
-from recommender.space import Space, import_space, load_space
+from recommender.spaces.space import Space, import_space, load_space
 from recommender.store import DuckDBStore
 from recommender.validate import runner
 from recommender.validate.runner import parse_baselines, run_validation

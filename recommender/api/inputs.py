@@ -1,0 +1,150 @@
+"""What users pass in, made usable: a DataFrame, a path or a bundled name becomes a
+:class:`~recommender.datasets.loading.Dataset`; a dict or JSON file, finite meta-features; and
+``validate``'s run options, checked."""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from recommender.arguments import check_int, check_top_k
+from recommender.errors import DatasetError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from recommender.datasets.loading import Dataset
+
+Data: TypeAlias = "pd.DataFrame | str | Path"
+DEFAULT_SPACE = "tabular_mlp"
+
+
+def read_metafeatures(path: str | Path) -> dict[str, float]:
+    """Meta-features from a JSON file: ``{name: value}``, or ``describe --json`` output.
+
+    Entries that are not finite numbers (``problem_type``, ``modality``, nulls) are dropped.
+
+    Raises:
+        DatasetError: the file is missing, not JSON, or not an object.
+    """
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DatasetError(f"meta-features file {path} not found; check the path") from None
+    except (OSError, ValueError) as err:
+        raise DatasetError(f"meta-features file {path}: expected JSON, got: {err}") from err
+    if isinstance(obj, dict) and isinstance(obj.get("features"), dict):
+        obj = obj["features"]
+    if not isinstance(obj, dict):
+        raise DatasetError(
+            f"meta-features file {path}: expected a JSON object {{name: value}}, "
+            f"got {type(obj).__name__}"
+        )
+    return finite_numbers(obj)
+
+
+def finite_numbers(obj: Mapping[str, Any]) -> dict[str, float]:
+    """The entries that are finite numbers, as floats (numpy scalars included)."""
+    return {
+        str(k): float(v)
+        for k, v in obj.items()
+        if isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+    }
+
+
+def features_and_space(
+    data: Data | Mapping[str, Any], target: str | None, space: str | None, text_column: str | None
+) -> tuple[dict[str, float], str]:
+    """Meta-features of ``data`` and the space to recommend from (no store needed).
+
+    A meta-feature dict picks its space from ``space``, else its ``"modality"`` entry,
+    else ``tabular_mlp``; a dataset from ``space``, else its modality.
+    """
+    from recommender.training.trainers import default_space_for
+
+    if isinstance(data, Mapping):
+        for arg, value in (("target", target), ("text_column", text_column)):
+            if value is not None:
+                raise InvalidArgumentError(
+                    f"{arg}: expected None with a meta-feature dict (it describes the data "
+                    f"already), got {value!r}; pass the table instead"
+                )
+        modality = data.get("modality")
+        return finite_numbers(data), space or (
+            default_space_for(modality) if isinstance(modality, str) else DEFAULT_SPACE
+        )
+    from recommender.metafeatures import compute_metafeatures
+
+    dataset = load_data(data, target, text_column=text_column)
+    return compute_metafeatures(dataset).features, space or default_space_for(dataset.modality)
+
+
+def load_data(
+    data: Data,
+    target: str | None = None,
+    *,
+    problem: str | None = None,
+    text_column: str | None = None,
+    max_rows: int | None = None,
+    seed: int = 0,
+    name: str | None = None,
+) -> Dataset:
+    """A :class:`~recommender.datasets.loading.Dataset` from a DataFrame, path or bundled name."""
+    import pandas as pd
+
+    from recommender.datasets import loading as datasets
+    from recommender.datasets.labels import default_target
+
+    if max_rows is not None and max_rows < 2:
+        raise InvalidArgumentError(f"max_rows: expected an integer >= 2, got {max_rows}")
+    if isinstance(data, str | Path):
+        return datasets.load_dataset(
+            data, target, problem=problem, text_column=text_column, max_rows=max_rows,
+            seed=seed, name=name,
+        )  # fmt: skip
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidArgumentError(
+            "data: expected a pandas DataFrame, a path or a bundled dataset such as "
+            f"'sklearn:iris', got {type(data).__name__}"
+        )
+    if len(data) == 0:
+        raise DatasetError("DataFrame: no rows; expected at least 2 labelled rows")
+    repeated = data.columns[data.columns.duplicated()]
+    if len(repeated):
+        raise DatasetError(
+            f"DataFrame: expected unique column names, got {str(repeated[0])!r} "
+            f"{int((data.columns == repeated[0]).sum())} times; rename or drop the repeats"
+        )
+    ds = datasets.dataset_from_frame(
+        data, target or default_target(data), name=name or "dataframe",
+        problem=problem, max_rows=max_rows, seed=seed,
+    )  # fmt: skip
+    return datasets._as_text_if_needed(ds, text_column)
+
+
+def check_validate_args(
+    top_k: int, epochs: int | None, budget_s: float | None, executor: str, parallel: int
+) -> None:
+    """Check :func:`recommender.api.validate`'s run options before anything is loaded.
+
+    Raises:
+        InvalidArgumentError: a bad ``top_k``, ``epochs``, ``budget_s`` (or both given),
+            ``executor`` or ``parallel``.
+    """
+    check_top_k(top_k, low=0)
+    if epochs is not None and budget_s is not None:
+        raise InvalidArgumentError(
+            f"epochs and budget_s: expected one of them, got both ({epochs}, {budget_s})"
+        )
+    if epochs is not None and (isinstance(epochs, bool) or epochs < 1):
+        raise InvalidArgumentError(f"epochs: expected an integer >= 1, got {epochs!r}")
+    if budget_s is not None and not budget_s > 0:
+        raise InvalidArgumentError(f"budget_s: expected seconds > 0, got {budget_s!r}")
+    if executor not in ("local", "ray"):
+        raise InvalidArgumentError(f"executor: expected local or ray, got {executor!r}")
+    check_int("parallel", parallel)

@@ -1,0 +1,129 @@
+"""The Python API of ``recommender tune``: tune a new task, adapting to each result.
+
+From Optuna, the sampler is the API
+(:class:`~recommender.tuning.sampler.RecommenderSampler`); :func:`tune` runs the
+whole loop with the built-in trainers, as the command does.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from recommender.api.inputs import Data, load_data
+from recommender.arguments import check_int
+from recommender.datasets.fingerprints import claim_task
+from recommender.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from recommender.tuning.loop import OnTrial, TuneResult
+
+__all__ = ["tune"]
+
+logger = logging.getLogger("recommender")
+
+MAX_BUDGET = 10_000  # trials in one study
+
+
+def tune(
+    data: Data,
+    target: str | None = None,
+    *,
+    space: str | None = None,
+    budget: int = 20,
+    epochs: int | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    study: str | None = None,
+    prune: bool = False,
+    problem: str | None = None,
+    text_column: str | None = None,
+    max_rows: int | None = None,
+    db: str | Path | None = None,
+    lock_timeout: float | None = None,
+    on_trial: OnTrial | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> TuneResult:
+    """Tune ``data``: train ``budget`` configs one by one, each chosen from the results so far.
+
+    The first is today's top recommendation; each next one is the few-shot surrogate's
+    pick given the task's results. Every trial's run (with its learning curve) is stored
+    as soon as it finishes, with source ``tune``, so the next :func:`retrain` learns from
+    it. The Optuna study lives beside the store (``<store>.optuna.db``); calling again
+    with the same ``study`` continues it, and ``budget`` counts its trials already trained.
+
+    Args:
+        data: a pandas DataFrame, a dataset file or folder, or a bundled dataset.
+        target: target column; ``problem``, ``text_column``, ``max_rows`` as in
+            :func:`~recommender.api.describe`.
+        space: search space (default: the built-in one of the data's modality).
+        budget: trained trials the study should hold.
+        epochs: epochs per trial (default: the space's trainer's).
+        device: ``"auto"`` (the GPU when there is one), ``"cpu"`` or ``"cuda[:N]"``.
+        seed: seed of the suggestions and of every training run.
+        study: the study's name (default: ``<task>-<space>``).
+        prune: stop hopeless trials early (:func:`~recommender.tuning.loop.default_pruner`).
+        db: store file; ``lock_timeout``: seconds to wait for a busy store.
+        on_trial: called with each finished trial and the progress; ``on_note``: notes.
+
+    Returns:
+        A :class:`~recommender.tuning.loop.TuneResult` with every trial of the study.
+
+    Raises:
+        InvalidArgumentError: a bad ``budget`` or ``epochs``; an empty ``study`` name or a
+            study of another task.
+        DatasetError: the data cannot be read or has no such target.
+        SpaceError: unknown space.
+        TuneInterrupted: Ctrl-C; the trials finished before it are kept.
+    """
+    from recommender.knowledge.packs import ensure_shipped
+    from recommender.metafeatures import compute_metafeatures
+    from recommender.spaces.space import load_space
+    from recommender.store import open_store
+    from recommender.training.trainers import (
+        check_space_modality,
+        default_space_for,
+        trainer_for,
+    )
+    from recommender.tuning.loop import default_pruner, run_tune
+    from recommender.validate.runner import check_request
+
+    note = on_note or logger.info
+    budget, epochs = _check_arguments(budget, epochs, study)
+    dataset = load_data(
+        data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
+    )
+    dev = check_request(dataset, device=device, seed=seed)
+    space_name = space or default_space_for(dataset.modality)
+    check_space_modality(space_name, dataset.modality)  # before its pack is loaded
+    features = compute_metafeatures(dataset, seed=seed).features
+    finite = {k: float(v) for k, v in features.items() if v is not None and math.isfinite(v)}
+    with open_store(db, lock_timeout=lock_timeout) as store:
+        the_space = load_space(space_name, store)  # unknown: refused before any write
+        dataset = claim_task(store, dataset, data, on_note=note)
+        message = ensure_shipped(store, the_space.name)
+        if message:
+            note(message)
+        epochs = epochs or trainer_for(the_space.name, dataset.modality).default_epochs
+        return run_tune(
+            store, dataset, finite, space=the_space, budget=budget, epochs=epochs,
+            device=dev, seed=seed, study_name=study,
+            pruner=default_pruner(epochs) if prune else None, on_trial=on_trial, on_note=note,
+        )  # fmt: skip
+
+
+def _check_arguments(budget: int, epochs: int | None, study: str | None) -> tuple[int, int | None]:
+    """``budget`` and ``epochs`` as ints, checked with ``study`` before anything is read."""
+    from recommender.validate.plan import MAX_EPOCHS  # validate's bound, per trial
+
+    budget = check_int("budget", budget, high=MAX_BUDGET)
+    if epochs is not None:
+        epochs = check_int("epochs", epochs, high=MAX_EPOCHS)
+    if study is not None and (not isinstance(study, str) or not study.strip()):
+        raise InvalidArgumentError(
+            f"study: expected a name, got {study!r}; pass --study NAME or leave it out"
+        )
+    return budget, epochs

@@ -1,1 +1,0 @@
-"""Ways into the recommender from other tools (``recommender.integrations.optuna``)."""

@@ -1,0 +1,214 @@
+"""Rank configurations for a task from a loaded surrogate and the task's meta-features.
+
+No store access: :mod:`recommender.knowledge.query` finds the champion and logs the query, and
+:mod:`recommender.api` is the entry point for users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from recommender.errors import DatasetError
+from recommender.spaces.space import Space
+from recommender.surrogate.model import FittedSurrogate
+from recommender.surrogate.portfolio import explain, hedges, recommend_encoded, select
+from recommender.tables import config_lines, format_table, indented, listed, wrap_items
+from recommender.types import Recommendation
+
+PLAIN_RULE = "portfolio"  # the rule of a model that found no per-dataset signal
+WIDTH = 100  # the printed table fits a terminal this wide
+INDENT = " " * 6  # a pick's config and reasons, under its row
+
+
+def portfolio_rule(fitted: FittedSurrogate) -> str:
+    """How the model chooses its set, as ``explanation["rule"]`` holds it.
+
+    ``"portfolio"`` when cross-validation kept the plain global portfolio (equal task
+    weights, first pick by mean over the known tasks: the same configs for any dataset);
+    otherwise ``"<first pick>/<weighting sharpness>"``, e.g. ``"weighted/5"`` or
+    ``"surrogate/0"``, as ``retrain`` reports it.
+    """
+    if fitted.profile_beta == 0 and fitted.profile_first == "weighted":
+        return PLAIN_RULE
+    return f"{fitted.profile_first}/{fitted.profile_beta:g}"
+
+
+def rule_note(fitted: FittedSurrogate) -> str:
+    """The portfolio rule in words, as ``retrain`` reports it."""
+    if portfolio_rule(fitted) == PLAIN_RULE:
+        return "portfolio rule: plain global portfolio (no reliable per-task signal in CV)"
+    return (
+        f"portfolio rule: {fitted.profile_first} first pick, "
+        f"task weighting sharpness {fitted.profile_beta:g}"
+    )
+
+
+@dataclass
+class RecommendResult:
+    """Ranked recommendations and the query that produced them.
+
+    ``print(result)`` shows the table ``recommender recommend`` prints.
+    """
+
+    query_id: int | None
+    space: Space
+    model_id: int | None
+    recommendations: list[Recommendation]
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """The recommendations as ``recommender recommend --json`` prints them."""
+        return [r.as_dict() for r in self.recommendations]
+
+    @property
+    def rule(self) -> str | None:
+        """The model's set-selection rule (see :func:`portfolio_rule`); None if no picks."""
+        if not self.recommendations:
+            return None
+        return self.recommendations[0].explanation.get("rule")
+
+    def header(self) -> str:
+        return f"space {self.space.name}, model {self.model_id}, query {self.query_id}"
+
+    def table_rows(self) -> list[dict[str, Any]]:
+        """One row per recommendation: rank, role, predicted score ± ensemble spread."""
+        return [_table_row(r) for r in self.as_dicts()]
+
+    def table(self) -> str:
+        """What ``recommender recommend`` prints under the header: the rule in words, then
+        each pick's row with its config (and, under weighted rules, the tasks that weigh
+        most) on indented lines below it; no line is over 100 characters."""
+        weighted = _weighted(self.rule)
+        details = [_details(r, similar=weighted) for r in self.as_dicts()]
+        note = wrap_items(_rule_note(self.rule), width=WIDTH, sep=" ")
+        table = format_table(self.table_rows(), details=details)
+        return "\n".join([*note, "", table]) if note else table
+
+    def __str__(self) -> str:
+        return f"{self.header()}\n{self.table()}"
+
+    def __repr__(self) -> str:
+        return (
+            f"RecommendResult(space={self.space.name!r}, model_id={self.model_id}, "
+            f"query_id={self.query_id}, {len(self.recommendations)} recommendations)"
+        )
+
+
+def task_prior(fitted: FittedSurrogate, metafeatures: dict[str, float]) -> dict[str, float]:
+    """How much each known task weighs for a new one (summing to 1), as ``recommend`` weighs
+    them: by how well the task's measured ranking agrees with the surrogate's prediction for
+    the new task, at the sharpness the model chose leave-task-out (all alike under the
+    plain portfolio rule)."""
+    check_metafeatures(metafeatures)
+    vec, _ = fitted.task_vector(metafeatures)
+    _, weights, _ = select(fitted, vec, 0)
+    return {name: float(w) for name, w in zip(fitted.task_names, weights, strict=True)}
+
+
+def recommend_with(
+    fitted: FittedSurrogate, metafeatures: dict[str, float], *, top_k: int = 5
+) -> list[Recommendation]:
+    """Recommendations from a fitted surrogate (no store access).
+
+    The set comes from :mod:`recommender.surrogate.portfolio`; ``predicted`` and ``uncertainty``
+    are the ensemble's mean and spread for the new task, and ``explanation`` names the
+    known tasks that weigh most and how each config did on them, and the model's
+    set-selection ``rule`` (``"portfolio"``: the same configs for any dataset, because
+    cross-validation found no per-dataset signal; see :func:`portfolio_rule`).
+    """
+    check_metafeatures(metafeatures)
+    vec, missing = fitted.task_vector(metafeatures)
+    X, weights, picks = recommend_encoded(fitted, vec, top_k)
+    covers = hedges(fitted, picks, weights)
+    members = fitted.predict_members(X, vec)
+    configs = fitted.space.decode(X)
+    rule = portfolio_rule(fitted)
+    out = []
+    for rank, config in enumerate(configs, start=1):
+        why: dict[str, Any] = {
+            "similar_tasks": explain(fitted, picks[rank - 1], weights, vec),
+            "role": "best expected" if rank == 1 else "hedge",
+            "hedge_for": covers[rank - 1],
+            "rule": rule,
+        }
+        if missing:
+            why["imputed_metafeatures"] = missing
+        out.append(
+            Recommendation(
+                config=fitted.space.clip(config),
+                predicted=round(float(members[:, rank - 1].mean()), 4),
+                uncertainty=round(float(members[:, rank - 1].std()), 4),
+                rank=rank,
+                source="portfolio",
+                explanation=why,
+            )
+        )
+    return out
+
+
+def check_metafeatures(metafeatures: dict[str, float]) -> None:
+    """Raise :class:`DatasetError` when there are no meta-features at all."""
+    if not metafeatures:
+        raise DatasetError(
+            "meta-features missing: expected a JSON object of OpenML meta-features, got none; "
+            "compute them with recommender describe DATASET"
+        )
+
+
+def _weighted(rule: str | None) -> bool:
+    """Whether the rule weighs the known tasks unequally (a sharpness above 0)."""
+    return rule is not None and rule != PLAIN_RULE and float(rule.split("/")[1]) > 0
+
+
+def _rule_note(rule: str | None) -> list[str]:
+    """The rule in words, as the words of one paragraph."""
+    if rule is None:
+        return []
+    if rule == PLAIN_RULE:
+        text = (
+            "No per-dataset signal: in cross-validation the model could not tell which "
+            "configs suit which dataset, so these are the configs that do best across its "
+            "known tasks, the same for any dataset (scores per task: --json)."
+        )
+    else:
+        first, beta = rule.split("/")
+        pick = (
+            "the model's best predicted config for this dataset"
+            if first == "surrogate"
+            else "the best on the weighted known tasks"
+        )
+        if float(beta) > 0:
+            weigh = (
+                "Known tasks weigh by how closely the model expects them to respond to the "
+                f"configs as this dataset does (sharpness {beta})"
+            )
+        else:
+            weigh = "Known tasks weigh alike (scores per task: --json)"
+        text = f"{weigh}; the first pick is {pick}, each later one a hedge."
+    return text.split(" ")
+
+
+def _table_row(r: dict[str, Any]) -> dict[str, Any]:
+    role = r["explanation"].get("role", "")
+    covers = [c["task"] for c in r["explanation"].get("hedge_for") or []][:2]
+    role = f"{role}: {', '.join(covers)}" if covers else role
+    return {
+        "rank": r["rank"],
+        "role": _clip(role, WIDTH - 20),  # rank, predicted and the gaps take 20
+        "predicted": f"{r['predicted']:+.2f} ± {r['uncertainty']:.2f}",
+    }
+
+
+def _details(r: dict[str, Any], *, similar: bool) -> list[str]:
+    """A pick's indented lines: its config, then (``similar``) the tasks weighing most."""
+    lines = config_lines(r["config"], width=WIDTH, indent=INDENT)
+    tasks = r["explanation"].get("similar_tasks") or []
+    if similar and tasks:
+        said = listed(f"{n['task']} ({n['weight']:.2f}, {n['score_there']:+.2f})" for n in tasks)
+        head = "similar tasks (weight, score there):"
+        lines += indented([head, *said], width=WIDTH, indent=INDENT)
+    return lines
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
