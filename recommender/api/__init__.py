@@ -211,10 +211,8 @@ def describe_result(
     """Like :func:`describe`, with problem type, modality and notes.
 
     ``save`` stores the meta-features and the task under ``task`` (default: the file
-    stem; for a DataFrame, ``"dataframe"``). A default name the store already gives to
-    other data becomes ``<name>-<fingerprint>`` (with a note); a ``task`` named
-    explicitly that holds other data is refused
-    (:func:`~recommender.datasets.fingerprints.claim_task`).
+    stem; for a DataFrame, ``"dataframe"``); a name the store gives to other data:
+    :func:`~recommender.datasets.fingerprints.claim_task`.
 
     Returns:
         A :class:`Description`: the task name and the

@@ -52,8 +52,9 @@ def tune(
     The first is today's top recommendation; each next one is the few-shot surrogate's
     pick given the task's results. Every trial's run (with its learning curve) is stored
     as soon as it finishes, with source ``tune``, so the next :func:`retrain` learns from
-    it. The Optuna study lives beside the store (``<store>.optuna.db``); calling again
+    it. The Optuna study lives beside the store (``<store file>.optuna.db``); calling again
     with the same ``study`` continues it, and ``budget`` counts its trials already trained.
+    Other data than a task's is its own task (:mod:`~recommender.datasets.fingerprints`).
 
     Args:
         data: a pandas DataFrame, a dataset file or folder, or a bundled dataset.
@@ -73,21 +74,16 @@ def tune(
         A :class:`~recommender.tuning.loop.TuneResult` with every trial of the study.
 
     Raises:
-        InvalidArgumentError: a bad ``budget`` or ``epochs``; an empty ``study`` name or a
-            study of another task.
-        DatasetError: the data cannot be read or has no such target.
-        SpaceError: unknown space.
+        InvalidArgumentError: bad ``budget``, ``epochs`` or ``study``; a study of another
+            store, task, space or epochs. StoreError: the study is busy or its file damaged.
+        DatasetError: unreadable data or no such target. SpaceError: unknown space.
         TuneInterrupted: Ctrl-C; the trials finished before it are kept.
     """
     from recommender.knowledge.packs import ensure_shipped
     from recommender.metafeatures import compute_metafeatures
     from recommender.spaces.space import load_space
     from recommender.store import open_store
-    from recommender.training.trainers import (
-        check_space_modality,
-        default_space_for,
-        trainer_for,
-    )
+    from recommender.training.trainers import trainer_for
     from recommender.tuning.loop import default_pruner, run_tune
     from recommender.validate.runner import check_request
 
@@ -97,8 +93,7 @@ def tune(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
     )
     dev = check_request(dataset, device=device, seed=seed)
-    space_name = space or default_space_for(dataset.modality)
-    check_space_modality(space_name, dataset.modality)  # before its pack is loaded
+    space_name = _space_for(space, dataset.modality)
     features = compute_metafeatures(dataset, seed=seed).features
     finite = {k: float(v) for k, v in features.items() if v is not None and math.isfinite(v)}
     with open_store(db, lock_timeout=lock_timeout) as store:
@@ -113,6 +108,16 @@ def tune(
             device=dev, seed=seed, study_name=study,
             pruner=default_pruner(epochs) if prune else None, on_trial=on_trial, on_note=note,
         )  # fmt: skip
+
+
+def _space_for(space: str | None, modality: str) -> str:
+    """The space to tune in; a built-in one of another modality is refused before its
+    pack is loaded into the store."""
+    from recommender.training.trainers import check_space_modality, default_space_for
+
+    name = space or default_space_for(modality)
+    check_space_modality(name, modality)
+    return name
 
 
 def _check_arguments(budget: int, epochs: int | None, study: str | None) -> tuple[int, int | None]:

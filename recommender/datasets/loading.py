@@ -9,7 +9,6 @@ column and a label column.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pandas as pd
 
 from recommender.datasets.bundled import bundled_frame, is_bundled
 from recommender.datasets.files import read_table_file
+from recommender.datasets.images import check_images
 from recommender.datasets.labels import (
     MAX_CLASSES_INFERRED,
     TARGET_NAMES,
@@ -364,7 +364,7 @@ def _load_image_folder(
             f"{path}: expected one sub-folder per class holding .png/.jpg images, found "
             f"{found}; arrange images as FOLDER/CLASS/IMAGE.png"
         )
-    _check_images(path, paths)
+    check_images(path, paths)
     frame = pd.DataFrame({"path": paths, "label": labels})
     ds = dataset_from_frame(
         frame,
@@ -376,37 +376,3 @@ def _load_image_folder(
         seed=seed,
     )
     return ds
-
-
-def _check_images(folder: Path, paths: list[str]) -> None:
-    """Refuse a folder with an image file that cannot be opened, naming the file.
-
-    Only headers are read here; a file damaged past its header fails when it is loaded.
-    """
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
-
-    bad: list[str] = []
-    for file in paths:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(file) as img:
-                    pixels = img.size[0] * img.size[1]  # the header must parse
-        except Image.DecompressionBombError:
-            pixels = math.inf  # over twice PIL's limit
-        except (OSError, UnidentifiedImageError, ValueError):
-            bad.append(file)
-            continue
-        if pixels > (Image.MAX_IMAGE_PIXELS or math.inf):
-            raise DatasetError(
-                f"{file}: expected an image of at most {Image.MAX_IMAGE_PIXELS:,} pixels "
-                "(a guard against decompression bombs), got more; shrink or remove it"
-            )
-    if bad:
-        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-        raise DatasetError(
-            f"{folder}: expected readable PNG/JPEG images, got an unreadable file {bad[0]}"
-            f"{more}; remove or replace it"
-        )

@@ -8,7 +8,9 @@ with the space's trainer, and its run (with the learning curve) is stored in its
 transaction as soon as it finishes, as an ordinary run with source ``tune``, so the next
 ``retrain`` learns from it. The same study continues after Ctrl-C or a killed process:
 trials left running are marked failed (and not proposed again), and the budget counts
-the trials already trained.
+the trials already trained. A trial stopped by an error outside its config (a damaged
+file in the data) does not count, and its config is tried again first next time. Where
+the study lives, whose it is and who may tune it: :mod:`recommender.tuning.studies`.
 
 With a pruner (``tune --prune``: :func:`default_pruner`), each epoch's validation value is
 reported to it, and a trial far behind the finished ones at the same epoch stops there:
@@ -18,18 +20,22 @@ never proposed again.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import hashlib
 import math
-import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError, RecommenderError, StoreError
+from recommender.errors import RecommenderError
+from recommender.tuning.studies import (
+    default_study_name,
+    fail_stale_trials,
+    load_study,
+    open_study,
+    storage_url,
+    study_held,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -106,18 +112,6 @@ def best_of(trials: list[TuneTrial]) -> TuneTrial | None:
     return max(done, key=lambda t: t.value or 0.0) if done else None
 
 
-def storage_url(store_path: str | Path) -> str | None:
-    """The Optuna storage beside a store file (``None``, in memory, for an in-memory store).
-
-    Named after the store's whole file name (``runs.duckdb.optuna.db``), so two stores
-    in one folder (``rA.duckdb``, ``rA.db``) never share studies.
-    """
-    if str(store_path) == ":memory:":
-        return None
-    path = Path(store_path).resolve()
-    return f"sqlite:///{path.parent / (path.name + '.optuna.db')}"
-
-
 def default_pruner(epochs: int) -> Any:
     """The pruner of ``tune --prune``: stop a trial whose best value so far is in the
     bottom quarter of the finished trials' values at that epoch, from the middle epoch on,
@@ -133,10 +127,6 @@ def default_pruner(epochs: int) -> Any:
     return optuna.pruners.PercentilePruner(
         75.0, n_startup_trials=5, n_warmup_steps=max(epochs // 2, 1)
     )
-
-
-def default_study_name(task: str, space: str) -> str:
-    return f"{task}-{space}"
 
 
 def run_tune(
@@ -180,8 +170,8 @@ def run_tune(
     attrs = {"store_id": store.store_id(), "task": dataset.name, "space": space.name,
              "epochs": epochs, "fingerprint": dataset.fingerprint}  # fmt: skip
     storage = storage_url(store.path)
-    with _study_held(store, storage, name):
-        existing = _load_study(name, storage, attrs, store.path)
+    with study_held(store, storage, name):
+        existing = load_study(name, storage, attrs, store.path)
         parts = tuner_parts(store, space.name, metafeatures=dict(features), on_note=on_note)
         sampler = RecommenderSampler.from_surrogate(
             parts.surrogate, metafeatures=parts.metafeatures, zero_shot=parts.zero_shot,
@@ -189,9 +179,9 @@ def run_tune(
         )  # fmt: skip
         import optuna
 
-        study = _open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(),
+        study = open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(),
                             attrs, existing)  # fmt: skip
-        _fail_stale_trials(study, on_note)
+        fail_stale_trials(study, on_note)
         loop = _Loop(store, dataset, space, study, sampler, features, epochs, device, seed,
                      pruner)  # fmt: skip
         with store.released():  # other processes may use the store while trials train
@@ -199,154 +189,6 @@ def run_tune(
         return TuneResult(dataset.name, space.name, name, storage, loop.metric,
                           [_trial(t) for t in study.get_trials(deepcopy=False)
                            if _shown(t)])  # fmt: skip
-
-
-@contextlib.contextmanager
-def _study_held(store: DuckDBStore, storage: str | None, name: str) -> Iterator[None]:
-    """Hold study ``name`` for this process: a second tune of it waits (without holding the
-    store meanwhile) up to the store's lock timeout, then fails with one line.
-
-    A lock the system drops when its process dies, so a trial left running is one a dead
-    process left (:func:`_fail_stale_trials`), never one another process is training.
-    """
-    if storage is None:
-        yield
-        return
-    lock = StudyLock(Path(storage.removeprefix("sqlite:///")), name)
-    if not lock.acquire(0.0):
-        with store.released():
-            if not lock.acquire(store.lock_timeout):
-                raise StoreError(
-                    f"study {name!r} is being tuned by another process; waited "
-                    f"{store.lock_timeout:g} s; rerun when it finishes, raise --lock-timeout, "
-                    "or pass another --study NAME"
-                )
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-class StudyLock:
-    """An exclusive lock on one study, in ``<storage file>.locks/`` (``flock``: the system
-    drops it when its process ends, however it ends). Where ``fcntl`` is missing
-    (Windows), every acquire succeeds."""
-
-    def __init__(self, storage_file: Path, study: str) -> None:
-        key = hashlib.blake2b(study.encode(), digest_size=8).hexdigest()
-        self.path = storage_file.with_name(storage_file.name + ".locks") / f"{key}.lock"
-        self._fd: int | None = None
-
-    def acquire(self, timeout: float) -> bool:
-        """Take the lock, waiting up to ``timeout`` seconds; whether it was taken."""
-        try:
-            import fcntl
-        except ImportError:
-            return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + max(timeout, 0.0)
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    return False
-                time.sleep(0.1)
-            else:
-                self._fd = fd
-                return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor drops the lock
-            self._fd = None
-
-
-def _load_study(name: str, storage: str | None, attrs: dict[str, Any], store_path: str) -> bool:
-    """Whether study ``name`` exists; refuse one of another store, task, space or epochs."""
-    import optuna
-
-    if storage is None:
-        return False
-    file = Path(storage.removeprefix("sqlite:///"))
-    if not file.exists():
-        return False
-    with _study_file_errors(file):
-        if file.is_dir() or (file.stat().st_size and file.read_bytes()[:16] != _SQLITE):
-            raise ValueError("not an SQLite file")
-        summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
-    for summary in summaries:
-        if summary.study_name != name:
-            continue
-        for key, value in attrs.items():
-            have = summary.user_attrs.get(key)
-            if have is None or have == value:
-                continue
-            if key == "store_id":
-                raise InvalidArgumentError(
-                    f"study {name!r} in {file.name}: expected a study of {Path(store_path).name}, "
-                    f"got one of another store (its runs are not in this one); pass a new "
-                    f"--study NAME, or move {file.name} away to start over"
-                )
-            raise InvalidArgumentError(
-                f"study {name!r}: expected {key} {have!r} as in its earlier trials, "
-                f"got {value!r}; pass the same, or a new --study NAME"
-            )
-        return True
-    return False
-
-
-_SQLITE = b"SQLite format 3\x00"
-
-
-@contextlib.contextmanager
-def _study_file_errors(file: Path) -> Iterator[None]:
-    """Any error reading the study file (not a database, truncated, a folder): one line."""
-    try:
-        yield
-    except RecommenderError:
-        raise
-    except Exception as err:  # noqa: BLE001  (SQLAlchemy's, SQLite's, the OS's)
-        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise StoreError(
-            f"study file {file}: expected an Optuna storage, got a damaged file ({text[:120]}); "
-            "move it away to start its studies over (their runs stay in the store)"
-        ) from err
-
-
-def _open_study(
-    name: str, storage: str | None, sampler: Any, pruner: Any, attrs: dict[str, Any],
-    existing: bool,
-) -> optuna.Study:  # fmt: skip
-    import optuna
-
-    with _study_file_errors(Path(str(storage).removeprefix("sqlite:///"))):
-        if existing and storage is not None:
-            return optuna.load_study(study_name=name, storage=storage, sampler=sampler,
-                                     pruner=pruner)  # fmt: skip
-        study = optuna.create_study(
-            study_name=name, storage=storage, sampler=sampler, pruner=pruner,
-            direction="maximize", load_if_exists=True,
-        )  # fmt: skip
-        for key, value in attrs.items():
-            study.set_user_attr(key, value)
-    return study
-
-
-def _fail_stale_trials(study: optuna.Study, on_note: OnNote | None) -> None:
-    """Trials a killed process left running: failed (interrupted), so never proposed again.
-
-    Waiting trials (a config to retry, :meth:`_Loop._retry_later`) are kept for the next ask.
-    """
-    from optuna.trial import TrialState
-
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    for t in stale:
-        study.tell(t.number, state=TrialState.FAIL)
-    if stale and on_note is not None:
-        on_note(f"note: {len(stale)} trial(s) left running by an earlier call marked failed")
 
 
 class _Loop:

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from recommender.cli import cli
 from recommender.store import DuckDBStore
 from recommender.training import trainers
-from recommender.tuning.loop import storage_url
+from recommender.tuning.studies import storage_url
 from tests.fewshot.conftest import write_store
 
 
