@@ -376,7 +376,7 @@ def validate(
     from recommender.validate.runner import check_request, parse_baselines, run_validation
 
     note = on_note or logger.info
-    check_validate_args(top_k, epochs, budget_s, executor, parallel)
+    seed = check_validate_args(top_k, epochs, budget_s, executor, parallel, seed)
     pairs = parse_baselines(baselines)
     dataset = load_data(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed

@@ -128,14 +128,25 @@ def load_data(
 
 
 def check_validate_args(
-    top_k: int, epochs: int | None, budget_s: float | None, executor: str, parallel: int
-) -> None:
+    top_k: int,
+    epochs: int | None,
+    budget_s: float | None,
+    executor: str,
+    parallel: int,
+    seed: int = 0,
+) -> int:
     """Check :func:`recommender.api.validate`'s run options before anything is loaded.
+
+    Returns:
+        ``seed`` as an int (a NumPy integer is one).
 
     Raises:
         InvalidArgumentError: a bad ``top_k``, ``epochs``, ``budget_s`` (or both given),
             ``executor`` or ``parallel``.
+        DatasetError: a bad ``seed``.
     """
+    from recommender.datasets.loading import check_seed
+
     check_top_k(top_k, low=0)
     if epochs is not None and budget_s is not None:
         raise InvalidArgumentError(
@@ -148,3 +159,4 @@ def check_validate_args(
     if executor not in ("local", "ray"):
         raise InvalidArgumentError(f"executor: expected local or ray, got {executor!r}")
     check_int("parallel", parallel)
+    return check_seed(seed)

@@ -88,7 +88,7 @@ def tune(
     from recommender.validate.runner import check_request
 
     note = on_note or logger.info
-    budget, epochs = _check_arguments(budget, epochs, study)
+    budget, epochs, seed = _check_arguments(budget, epochs, study, seed)
     dataset = load_data(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
     )
@@ -120,8 +120,12 @@ def _space_for(space: str | None, modality: str) -> str:
     return name
 
 
-def _check_arguments(budget: int, epochs: int | None, study: str | None) -> tuple[int, int | None]:
-    """``budget`` and ``epochs`` as ints, checked with ``study`` before anything is read."""
+def _check_arguments(
+    budget: int, epochs: int | None, study: str | None, seed: int
+) -> tuple[int, int | None, int]:
+    """``budget``, ``epochs`` and ``seed`` as ints, checked with ``study`` before anything
+    is read."""
+    from recommender.datasets.loading import check_seed
     from recommender.validate.plan import MAX_EPOCHS  # validate's bound, per trial
 
     budget = check_int("budget", budget, high=MAX_BUDGET)
@@ -131,4 +135,4 @@ def _check_arguments(budget: int, epochs: int | None, study: str | None) -> tupl
         raise InvalidArgumentError(
             f"study: expected a name, got {study!r}; pass --study NAME or leave it out"
         )
-    return budget, epochs
+    return budget, epochs, check_seed(seed)

@@ -179,8 +179,8 @@ class RecommenderSampler(BaseSampler):
         fixed = {k: v for k, v in trial.params.items() if k in known}
         observed, seen = [], []
         for t in study.get_trials(deepcopy=False):
-            if t.number == trial.number:
-                continue
+            if t.number == trial.number or t.user_attrs.get("retry"):
+                continue  # a trial an error outside its config stopped is queued again
             params = {k: v for k, v in t.params.items() if k in known}
             if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
                 observed.append((params, float(t.value)))

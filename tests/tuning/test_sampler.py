@@ -12,7 +12,7 @@ from recommender.errors import ModelError, SpaceError
 from recommender.fewshot import FewShotSurrogate
 from recommender.spaces.space import builtin_space
 from recommender.tuning.sampler import RecommenderSampler
-from tests.fewshot.conftest import metafeatures_for, task_response, write_store
+from tests.fewshot.conftest import metafeatures_for, task_response
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SIZE = 3e4
@@ -160,19 +160,6 @@ def test_multi_objective_is_refused(surrogate: FewShotSurrogate) -> None:
 
 
 # -- construction from a store -------------------------------------------------------
-@pytest.fixture(scope="module")
-def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from recommender.knowledge import registry
-
-    path = tmp_path_factory.mktemp("store") / "runs.duckdb"
-    store = write_store(path)
-    registry.train_and_register(
-        store, space="tabular_mlp", metric="acc", maximize=True, force=True, tune=False
-    )
-    store.close()
-    return path
-
-
 def test_construct_from_store(trained_store: Path) -> None:
     s = RecommenderSampler(
         space="tabular_mlp", metafeatures=metafeatures_for(SIZE), db=trained_store, seed=0

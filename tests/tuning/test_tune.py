@@ -16,21 +16,6 @@ from recommender.cli import cli
 from recommender.store import DuckDBStore
 from recommender.training import trainers
 from recommender.tuning.studies import storage_url
-from tests.fewshot.conftest import write_store
-
-
-@pytest.fixture(scope="module")
-def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The few-shot tests' synthetic tabular_mlp store, with a champion."""
-    from recommender.knowledge import registry
-
-    path = tmp_path_factory.mktemp("store") / "runs.duckdb"
-    store = write_store(path)
-    registry.train_and_register(
-        store, space="tabular_mlp", metric="acc", maximize=True, force=True, tune=False
-    )
-    store.close()
-    return path
 
 
 @pytest.fixture(autouse=True)
