@@ -32,6 +32,12 @@ class IngestReport:
     curve_points: int = 0
     reasons: tuple[tuple[str, int], ...] = ()
     dry_run: bool = False
+    space: str | None = None  # where the runs went (several: comma-separated)
+    # (space, runs) of this source's runs moved here from a space named after their
+    # parameters, and of those already stored in another named space (left there)
+    moved: tuple[tuple[str, int], ...] = ()
+    elsewhere: tuple[tuple[str, int], ...] = ()
+    inferred: dict[str, Any] | None = None  # the space registered or updated from the runs
     notes: tuple[str, ...] = ()  # what was left out whole, and why (one line each)
 
     def as_dict(self) -> dict[str, Any]:
@@ -46,6 +52,10 @@ class IngestReport:
             "curve_points": self.curve_points,
             "reasons": [{"reason": r, "count": n} for r, n in self.reasons],
             "dry_run": self.dry_run,
+            "space": self.space,
+            "moved": [{"space": s, "count": n} for s, n in self.moved],
+            "elsewhere": [{"space": s, "count": n} for s, n in self.elsewhere],
+            "inferred": self.inferred,
             "notes": list(self.notes),
         }
 

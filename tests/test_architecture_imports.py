@@ -105,3 +105,16 @@ def test_the_graph_sees_function_level_and_relative_imports() -> None:
 def test_no_import_cycle_inside_the_package() -> None:
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_command_line_reaches_the_store_only_through_the_api() -> None:
+    """Each command is one API call: no module of ``cli/`` opens the store or ingests."""
+    graph = import_graph()
+    reaching = {
+        module: sorted(
+            t for t in targets if t.startswith(("recommender.store", "recommender.ingest"))
+        )
+        for module, targets in graph.items()
+        if module.startswith("recommender.cli")
+    }
+    assert {m: t for m, t in reaching.items() if t} == {}

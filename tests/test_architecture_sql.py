@@ -29,13 +29,10 @@ STORE = ROOT / "recommender" / "store"
 ALLOWED: dict[tuple[str, str], str] = {
     ("recommender/datasets/files.py", "read_table_file"): "reads the user's file, in-memory DuckDB",
     ("recommender/datasets/files.py", "_reader_sql"): "SQL of that in-memory reader",
-    (
-        "recommender/datasets/files.py",
-        "_sample_table",
-    ): "samples the user's file in that connection",
+    ("recommender/datasets/files.py", "_sample_table"): "samples the file in that connection",
     ("recommender/ingest/tables.py", "_read_jsonl"): "reads JSON Lines with in-memory DuckDB",
     ("recommender/ingest/__init__.py", "_sqlite_kind"): "lists the user's SQLite tables",
-    # moves into Store.log_query
+    # A benchmark's baseline, run on a scratch store file of its own.
     ("pipelines/bench/bench_ingest.py", "naive_insert"): "the per-row INSERT baseline it times",
 }
 

@@ -25,14 +25,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from recommender.spaces.builtin import BUILTIN
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
-PACKS = {"tabular_mlp": "", "text_finetune": "text_", "image_finetune": "image_"}
 
 
-def metafeatures(prefix: str) -> dict[str, float]:
-    held = DATA / f"{prefix}holdout_metafeatures.parquet"
-    row = pd.read_parquet(held if held.exists() else DATA / f"{prefix}metafeatures.parquet")
+def metafeatures(pack: Path) -> dict[str, float]:
+    held = pack / "holdout_metafeatures.parquet"
+    row = pd.read_parquet(held if held.exists() else pack / "metafeatures.parquet")
     first = row.iloc[0]
     return {k: float(v) for k, v in first.items()
             if isinstance(v, (int, float)) and math.isfinite(float(v))}  # fmt: skip
@@ -54,12 +55,13 @@ def main() -> None:
     args = ap.parse_args()
     lines = ["| space | runs in pack | first use, median | pack loaded, median | ratio |",
              "|---|---:|---:|---:|---:|"]  # fmt: skip
-    for space, prefix in PACKS.items():
-        n_runs = len(pd.read_parquet(DATA / f"{prefix}runs.parquet", columns=["task"]))
+    for record in BUILTIN:
+        space, pack = record.name, DATA / record.pack
+        n_runs = len(pd.read_parquet(pack / "runs.parquet", columns=["task"]))
         first, loaded = [], []
         with tempfile.TemporaryDirectory() as tmp:
             mf = Path(tmp) / "mf.json"
-            mf.write_text(json.dumps(metafeatures(prefix)))
+            mf.write_text(json.dumps(metafeatures(pack)))
             query = ["recommend", "--metafeatures", str(mf), "--space", space, "--json"]
             for i in range(args.runs):
                 env = {**os.environ, "RECOMMENDER_DB": str(Path(tmp) / f"s{i}.duckdb")}

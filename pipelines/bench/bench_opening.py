@@ -1,14 +1,13 @@
 """How many of today's recommendations should open a tuning loop? Replayed on the shipped packs.
 
 Each pack's training tasks ran the same design of configurations, so a tuning loop on one
-task can be replayed from its table, leave-one-task-out: the other tasks are the
-scenarios (their measured copula scores, as the few-shot model holds them for configs
-they ran), today's top-5 comes from a surrogate fit on the other tasks, and the loop
-evaluates only design configurations (no local refinement). With ``n_seed`` the number
-of recommendations that open it, the loop is the tuner's: the list, then
-:func:`~recommender.fewshot.mixture.hedge_gain` under
-:func:`~recommender.fewshot.mixture.scenario_weights` until 5 results, then expected
-improvement under :func:`~recommender.fewshot.mixture.mixture_posterior`.
+task can be replayed from its table, leave-one-task-out. The loop is the tuner itself
+(:class:`~recommender.fewshot.tuner.FewShotTuner`, unchanged): today's top-``n_seed``
+from a surrogate fit on the other tasks, then its hedges and its expected improvement.
+As the table holds only the design, the tuner searches the design alone
+(``whole_space=False``; whole-space search is measured in ``bench_sequential`` and on
+the YAHPO scenarios) and the surrogate it adapts (:class:`Scenarios`) holds the other
+tasks' measured copula scores there.
 
 Prints the mean regret of the best so far after n trials (0 = the task's best run of the
 design, 1 = its median) for each opening, next to today's list (top-1, best of top-5).
@@ -28,53 +27,80 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from recommender.fewshot.acquisition import expected_improvement
-from recommender.fewshot.mixture import (
-    FITTED,
-    MIN_EVIDENCE,
-    hedge_gain,
-    mixture_posterior,
-    scenario_weights,
-)
-from recommender.fewshot.tuner import N_HEDGE, N_SEED
+from recommender.fewshot.encoding import fill
+from recommender.fewshot.tuner import N_HEDGE, N_SEED, FewShotTuner
+from recommender.spaces.builtin import BUILTIN
 
-PACKS = {"tabular": "tabular_mlp", "text": "text_finetune", "image": "image_finetune"}
+PACKS = {record.pack: record.name for record in BUILTIN}  # pack -> space
 NS = (1, 3, 5, 10, 20)
 
 
 class Loop(NamedTuple):
-    """Settings of the replayed loop; the defaults are the tuner's as shipped."""
+    """Settings of the tuner's loop; the defaults are as shipped."""
 
     n_seed: int = N_SEED  # the list's picks that open it
     n_hedge: int = N_HEDGE  # results before expected improvement takes over
-    beta: float = 1.0  # strength of the results' likelihood in the scenario weights
-    min_evidence: int = MIN_EVIDENCE  # results before they reweight the scenarios
-    hedge_scale: str = "copula"  # or "regret": hedge gains in (v - median) / (best - median)
-    fitted: int = FITTED  # parameters fitted per scenario, not counted in the likelihood
+    own_gp: bool = True  # the task's own GP in the ensemble (RGPE-style weight)
 
 
 SHIPPED = Loop()
 OPENINGS = tuple(Loop(n_seed=n) for n in (1, 2, 3, 4, 5))
 VARIANTS = {
-    "hedge gains on the regret scale": Loop(hedge_scale="regret"),
-    "likelihood at half strength (beta 0.5)": Loop(beta=0.5),
-    "likelihood at double strength (beta 2)": Loop(beta=2.0),
-    "results reweight from 4 on": Loop(min_evidence=4),
-    "likelihood on all k results (fitted 0)": Loop(fitted=0),
+    "without the task's own GP (the scenario mixture alone)": Loop(own_gp=False),
     "expected improvement from 4 results": Loop(n_hedge=4),
     "expected improvement from 7 results": Loop(n_hedge=7),
 }
 
 
 class Scenarios:
-    """The other tasks' measured scores on the design, looked up by configuration; ``r``,
-    if given, their values on the regret scale (for ``hedge_scale="regret"``)."""
+    """The other tasks' measured scores ``z`` on the design ``x``, as the surrogate the
+    tuner adapts: a configuration off the design gets the scores of its nearest design
+    configuration."""
 
-    def __init__(self, z: np.ndarray, x: np.ndarray, r: np.ndarray | None = None) -> None:
-        self.z, self.r, self.index = z, r, {_key(r): i for i, r in enumerate(x)}
+    def __init__(self, z: np.ndarray, x: np.ndarray, space: Any) -> None:
+        from scipy.spatial import cKDTree
+
+        self.z, self.space_ = z, space
+        self.pool_ = space.encode(space.decode(x))  # canonical, as the tuner encodes
+        self.tasks_ = [str(i) for i in range(len(z))]
+        self.tree = cKDTree(fill(self.pool_))
+
+    def nearest(self, x: np.ndarray) -> np.ndarray:
+        """Rows of the design nearest each encoded configuration."""
+        if len(x) == 0:
+            return np.empty(0, dtype=int)
+        return np.asarray(self.tree.query(fill(np.atleast_2d(x)))[1], dtype=int)
 
     def scenario_scores(self, x: np.ndarray) -> np.ndarray:
-        return self.z[:, [self.index[_key(r)] for r in np.atleast_2d(x)]]
+        return self.z[:, self.nearest(x)]
+
+
+class Replay:
+    """One task's loop: the tuner over ``scen``, opened with design rows ``top``; each
+    proposal is evaluated at its nearest design configuration."""
+
+    def __init__(self, scen: Scenarios, top: list[int], loop: Loop = SHIPPED) -> None:
+        space = scen.space_
+        self.scen, self.space = scen, space
+        self.tuner = FewShotTuner(scen, zero_shot=space.decode(scen.pool_[top]),  # type: ignore[arg-type]
+                                  n_seed=loop.n_seed, n_hedge=loop.n_hedge,
+                                  own_gp=loop.own_gp, whole_space=False)  # fmt: skip
+        self.observed: list[tuple[dict[str, Any], float]] = []
+        self.seen: list[dict[str, Any]] = []
+        self.rng = np.random.default_rng(0)
+
+    def ask(self) -> tuple[dict[str, Any], int]:
+        """The tuner's next configuration and the design row it is evaluated at."""
+        s = self.tuner.suggest(self.observed, seen=self.seen, rng=self.rng)
+        assert s is not None, "the tuner ran out of candidates"
+        return s.config, int(self.scen.nearest(self.space.encode([s.config]))[0])
+
+    def tell(self, config: dict[str, Any], value: float | None) -> None:
+        """A result (``None``: stopped early, never proposed again)."""
+        if value is None:
+            self.seen.append(config)
+        else:
+            self.observed.append((config, value))
 
 
 def _key(row: np.ndarray) -> bytes:
@@ -107,47 +133,23 @@ def pack_table(space_name: str) -> tuple[Any, list[str], np.ndarray, np.ndarray]
     return data, tasks, x, values[:, everywhere]
 
 
-def replay(
-    scen: Scenarios, x: np.ndarray, y: np.ndarray, top: list[int], loop: Loop, budget: int
-) -> list[int]:
-    """The configs (rows of ``x``) the tuner tries, in order, on a task with values ``y``."""
-    tried: list[int] = []
+def replay(scen: Scenarios, y: np.ndarray, top: list[int], loop: Loop, budget: int) -> list[int]:
+    """The design rows the tuner's proposals are evaluated at, in order, on a task with
+    values ``y`` on the design."""
+    loop_ = Replay(scen, top, loop)
+    rows: list[int] = []
     for _ in range(budget):
-        tried.append(next_pick(scen, x, y, tried, tried, top, loop))
-    return tried
-
-
-def next_pick(scen: Scenarios, x: np.ndarray, y: np.ndarray, tried: list[int],
-              observed: list[int], top: list[int], loop: Loop = SHIPPED) -> int:  # fmt: skip
-    """The tuner's next design config after ``tried`` (of which ``observed`` gave values
-    ``y``): the list's first ``loop.n_seed``, hedges until ``loop.n_hedge`` values, then
-    expected improvement."""
-    if len(tried) < loop.n_seed:
-        return top[len(tried)]
-    obs = y[observed]
-    s_obs = scen.scenario_scores(x[observed]) if observed else np.empty((len(scen.z), 0))
-    if len(observed) < max(loop.n_hedge, 2):
-        w = scenario_weights(s_obs, obs, beta=loop.beta, min_evidence=loop.min_evidence,
-                             fitted=loop.fitted)  # fmt: skip
-        if loop.hedge_scale == "regret" and scen.r is not None:
-            score = hedge_gain(scen.r, scen.r[:, tried], w)
-        else:
-            score = hedge_gain(scen.scenario_scores(x), scen.scenario_scores(x[tried]), w)
-    else:
-        post = mixture_posterior(scen, x[observed], obs, beta=loop.beta,
-                                 min_evidence=loop.min_evidence, fitted=loop.fitted)  # fmt: skip
-        mu, sd = post.predict(x)
-        score = expected_improvement(mu, sd, float(post.u_obs.max()))
-    score[tried] = -np.inf
-    return int(np.argmax(score))
+        config, i = loop_.ask()
+        loop_.tell(config, float(y[i]))
+        rows.append(i)
+    return rows
 
 
 def bench_pack(name: str, *, variants: bool = False) -> str:
-    from recommender.surrogate.normalize import normalize_values, regret, regret_scale
+    from recommender.surrogate.normalize import normalize_values, regret
 
     data, tasks, x, values = pack_table(PACKS[name])
     z = np.stack([normalize_values(v, maximize=True, method="copula") for v in values])
-    r = np.stack([regret_scale(v, v) for v in values])
     loops = {f"top-{o.n_seed} of the list": o for o in OPENINGS}
     loops |= {f"top-{N_SEED}, {k}": v for k, v in VARIANTS.items()} if variants else {}
     results: dict[str, list[list[float]]] = {label: [] for label in [*loops, "list"]}
@@ -159,9 +161,9 @@ def bench_pack(name: str, *, variants: bool = False) -> str:
         y = values[i]
         results["list"].append([regret(y[top[0]], y), regret(y[top].max(), y)])
         first.append((regret(y[top[0]], y), regret(y[default], y)))
-        scen = Scenarios(z[others], x, r[others])
+        scen = Scenarios(z[others], x, data.space)
         for label, loop in loops.items():
-            tried = replay(scen, x, y, top, loop, max(NS))
+            tried = replay(scen, y, top, loop, max(NS))
             results[label].append([regret(y[tried[: n + 1]].max(), y) for n in range(max(NS))])
     lines = [f"{name} ({len(tasks)} tasks, {len(x)} design configs run by all)", "",
              "| loop | " + " | ".join(f"n={n}" for n in NS) + " | n=5 minus shipped (se) |",

@@ -1,7 +1,7 @@
 """Does stopping hopeless trials early save time without losing quality? Replayed on the packs.
 
-The tuning loop of :mod:`pipelines.bench.bench_opening` (today's top-3, hedges, then
-expected improvement over the design configurations a pack's tasks all ran), on each
+The tuning loop of :mod:`pipelines.bench.bench_opening` (the tuner itself over the
+design configurations a pack's tasks all ran), on each
 task leave-one-task-out, with each trial replaying its stored learning curve epoch by
 epoch through an Optuna pruner of a real in-memory study: a pruned trial stops there,
 costs the epochs it ran, is not observed by the tuner (as in ``recommender tune``, where
@@ -27,10 +27,10 @@ import pandas as pd
 
 from pipelines.bench.bench_opening import (
     PACKS,
+    Replay,
     Scenarios,
     _key,
     list_picks,
-    next_pick,
     pack_table,
     run,
 )
@@ -56,14 +56,11 @@ def pruners(n_epochs: int) -> dict[str, Callable[[], Any]]:
 
 def pack_curves(name: str, space: Any, x: np.ndarray) -> dict[str, np.ndarray]:
     """Each task's validation curve (epochs) and duration for every design config ``x``."""
-    from recommender.knowledge.packs import PACKS as FILES
     from recommender.knowledge.packs import shipped_dir
 
-    prefix, d = FILES[PACKS[name]], shipped_dir()
-    runs = pd.concat([pd.read_parquet(d / f"{prefix}{p}runs.parquet") for p in ("", "holdout_")])
-    curves = pd.concat(
-        [pd.read_parquet(d / f"{prefix}{p}curves.parquet") for p in ("", "holdout_")]
-    )
+    d = shipped_dir() / name  # the pack's folder
+    runs = pd.concat([pd.read_parquet(d / f"{p}runs.parquet") for p in ("", "holdout_")])
+    curves = pd.concat([pd.read_parquet(d / f"{p}curves.parquet") for p in ("", "holdout_")])
     curves = curves[curves["name"].str.startswith("val_") & (curves["name"] != "val_loss")]
     by_run = {rid: g.sort_values("step")["value"].to_numpy() for rid, g in curves.groupby("run_id")}
     params = [c for c in runs.columns if c.startswith("param.")]
@@ -86,21 +83,19 @@ def pack_curves(name: str, space: Any, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def replay(
-    scen: Scenarios, x: np.ndarray, curves: np.ndarray, secs: np.ndarray, top: list[int],
-    pruner: Any, budget: int,
+    scen: Scenarios, curves: np.ndarray, secs: np.ndarray, top: list[int], pruner: Any,
+    budget: int,
 ) -> tuple[list[float], list[float], list[float]]:  # fmt: skip
     """Best value, epochs and seconds used after each of ``budget`` trials."""
     import optuna
 
     study = optuna.create_study(direction="maximize", pruner=pruner)
-    tried: list[int] = []
-    observed: list[int] = []
+    loop = Replay(scen, top)
     best, epochs, seconds = -np.inf, 0.0, 0.0
     bests, used, took = [], [], []
     n_epochs = curves.shape[1]
     for _ in range(budget):
-        i = next_pick(scen, x, curves[:, -1], tried, observed, top)
-        tried.append(i)
+        config, i = loop.ask()
         trial = study.ask()
         pruned, ran = False, n_epochs
         for e in range(n_epochs):
@@ -112,9 +107,10 @@ def replay(
         seconds += secs[i] * ran / n_epochs
         if pruned:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            loop.tell(config, None)
         else:
             study.tell(trial, float(curves[i, -1]))
-            observed.append(i)
+            loop.tell(config, float(curves[i, -1]))
             best = max(best, float(curves[i, -1]))
         bests.append(best)
         used.append(epochs)
@@ -136,9 +132,9 @@ def bench_pack(name: str) -> str:
         others = [j for j in range(len(keep)) if j != i]
         top = list_picks(data, task, [keep[j] for j in others], x, N_SEED)
         curves, secs = per_task[task]
-        scen = Scenarios(z[others], x)
+        scen = Scenarios(z[others], x, data.space)
         for label, make in pruners(curves.shape[1]).items():
-            bests, used, took = replay(scen, x, curves, secs, top, make(), budget)
+            bests, used, took = replay(scen, curves, secs, top, make(), budget)
             y = curves[:, -1]
             rows.setdefault(label, []).append(([regret(b, y) for b in bests], used, took))
     n_epochs = next(iter(per_task.values()))[0].shape[1]

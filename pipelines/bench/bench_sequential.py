@@ -74,6 +74,10 @@ class TaskObjective:
         return float(self.values[int(np.ravel(j)[0])])
 
     def __call__(self, trial: Any) -> float:
+        return self.value(self.suggest(trial))
+
+    def suggest(self, trial: Any) -> dict[str, Any]:
+        """Ask ``trial`` for every parameter of the space."""
         config = {}
         for p in self.space.params:
             if p.type == "int":
@@ -82,19 +86,19 @@ class TaskObjective:
                 config[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
             else:
                 config[p.name] = trial.suggest_categorical(p.name, list(p.choices))
-        return self.value(config)
+        return config
 
 
-def run_task(data: Any, task: str, seeds: int, budget: int) -> dict[str, Any]:
-    """Every method on one held-out task; regrets at ``NS`` per seed, and timings."""
-    import optuna
-
-    from recommender.fewshot import FewShotSurrogate
+def run_task(data: Any, task: str, seeds: int, budget: int,
+             methods: tuple[str, ...] = METHODS, models: Path | None = None,
+             done: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """``methods`` on one held-out task; regrets at ``NS`` per seed, and timings. Methods
+    in ``done`` (an earlier result of this task) are kept as they are; ``models`` keeps the
+    few-shot model meta-trained on the other tasks (reused by later runs)."""
     from recommender.knowledge.evaluation import TUNING_GRID
     from recommender.knowledge.ranking import recommend_with, task_prior
     from recommender.surrogate.model import fit_surrogate
     from recommender.surrogate.normalize import regret
-    from recommender.tuning.sampler import RecommenderSampler
 
     others = [t for t in data.tasks if t != task]
     train = data.subset(others)
@@ -104,47 +108,78 @@ def run_task(data: Any, task: str, seeds: int, budget: int) -> dict[str, Any]:
     top5 = [r.config for r in recommend_with(zero, mf, top_k=5)]
     prior = task_prior(zero, mf)
     t1 = time.perf_counter()
-    fewshot = FewShotSurrogate(seed=0).fit(train)
+    fewshot = fewshot_model(train, None if models is None else models / task)
     t2 = time.perf_counter()
     mask = (data.frame["task"] == task).to_numpy()
     values = data.frame["value"].to_numpy()[mask]
     objective = TaskObjective(data.space, data.X[mask], values)
     list_vals = [objective.value(c) for c in top5]
-    out: dict[str, Any] = {
-        "task": task,
-        "top5_list": {"top1": regret(list_vals[0], values), "top5": regret(max(list_vals), values)},
-        "fit_s": {"zero_shot": t1 - t0, "fewshot": t2 - t1},
-        "regret": {m: [] for m in METHODS},
-        "suggest_s": {m: [] for m in METHODS},
-    }
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    for seed in range(seeds):
-        samplers = {
-            "ours": RecommenderSampler.from_surrogate(
-                fewshot, metafeatures=mf, zero_shot=top5, seed=seed, prior=prior
-            ),
-            "tpe_cold": optuna.samplers.TPESampler(seed=seed),
-            "tpe_warm": optuna.samplers.TPESampler(seed=seed),
-            "gp_warm": optuna.samplers.GPSampler(seed=seed),
-            "random": optuna.samplers.RandomSampler(seed=seed),
-        }
-        for name, sampler in samplers.items():
-            study = optuna.create_study(direction="maximize", sampler=sampler)
-            if name.endswith("_warm"):
-                for config in top5:
-                    study.enqueue_trial(config)
-            best, curve, times = -np.inf, [], []
-            for _ in range(budget):
-                s0 = time.perf_counter()
-                trial = study.ask()
-                value = objective(trial)
-                times.append(time.perf_counter() - s0)
-                study.tell(trial, value)
-                best = max(best, value)
-                curve.append(regret(best, values))
+    out: dict[str, Any] = done or {"fit_s": {"zero_shot": t1 - t0, "fewshot": t2 - t1}}
+    out["task"] = task
+    out["top5_list"] = {"top1": regret(list_vals[0], values),
+                        "top5": regret(max(list_vals), values)}  # fmt: skip
+    for key in ("regret", "suggest_s"):
+        out.setdefault(key, {})
+    for name in methods:
+        out["regret"][name], out["suggest_s"][name] = [], []
+        for seed in range(seeds):
+            sampler = make_sampler(name, seed, fewshot, mf, top5, prior)
+            curve, times = run_study(sampler, top5 if name.endswith("_warm") else [],
+                                     objective, values, budget)  # fmt: skip
             out["regret"][name].append([curve[n - 1] for n in NS])
             out["suggest_s"][name].append(float(np.mean(times)))
     return out
+
+
+def fewshot_model(train: Any, folder: Path | None) -> Any:
+    """The few-shot model meta-trained on ``train`` (kept in, and reused from, ``folder``)."""
+    from recommender.fewshot import FewShotSurrogate
+
+    if folder is not None and (folder / "fewshot.json").is_file():
+        return FewShotSurrogate.load(folder)
+    model = FewShotSurrogate(seed=0).fit(train)
+    if folder is not None:
+        model.save(folder)
+    return model
+
+
+def make_sampler(name: str, seed: int, fewshot: Any, mf: Any, top5: list[Any], prior: Any) -> Any:
+    import optuna
+
+    from recommender.tuning.sampler import RecommenderSampler
+
+    if name == "ours":
+        return RecommenderSampler.from_surrogate(
+            fewshot, metafeatures=mf, zero_shot=top5, seed=seed, prior=prior
+        )
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name.startswith("gp"):
+        return optuna.samplers.GPSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def run_study(sampler: Any, enqueue: list[Any], objective: Any, values: Any,
+              budget: int) -> tuple[list[float], list[float]]:  # fmt: skip
+    """Regret of the best so far after each trial, and each trial's ask + lookup time."""
+    import optuna
+
+    from recommender.surrogate.normalize import regret
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    for config in enqueue:
+        study.enqueue_trial(config)
+    best, curve, times = -np.inf, [], []
+    for _ in range(budget):
+        s0 = time.perf_counter()
+        trial = study.ask()
+        value = objective(trial)
+        times.append(time.perf_counter() - s0)
+        study.tell(trial, value)
+        best = max(best, value)
+        curve.append(regret(best, values))
+    return curve, times
 
 
 def summarise(results: list[dict[str, Any]]) -> str:
@@ -156,14 +191,15 @@ def summarise(results: list[dict[str, Any]]) -> str:
         "| method | " + " | ".join(f"n={n}" for n in NS) + " | s/trial |",
         "|---|" + "---:|" * (len(NS) + 1),
     ]
-    for m in METHODS:
+    for m in [m for m in METHODS if all(m in res["regret"] for res in results)]:
         r = np.array([np.mean(res["regret"][m], axis=0) for res in results])
         t = np.mean([np.mean(res["suggest_s"][m]) for res in results])
         lines.append(f"| {m} | " + " | ".join(f"{x:.3f}" for x in r.mean(axis=0)) + f" | {t:.3f} |")
     top1 = np.mean([res["top5_list"]["top1"] for res in results])
     top5 = np.mean([res["top5_list"]["top5"] for res in results])
     lines.append(f"| today's list (top-1, best of top-5) | {top1:.3f} | | {top5:.3f} | | | |")
-    lines += ["", *paired_lines(results)]
+    if all(m in res["regret"] for res in results for m in ("ours", "tpe_warm", "gp_warm")):
+        lines += ["", *paired_lines(results)]
     fit = np.mean([res["fit_s"]["fewshot"] for res in results])
     lines += ["", f"Few-shot meta-training: {fit:.1f} s per held-out task (mean).",
               "s/trial: mean wall time of ask + tell's objective lookup per trial."]  # fmt: skip
@@ -208,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=None, help="only the first N tasks")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=max(NS))
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help="run these (others come from OUT/tasks/ as cached)")  # fmt: skip
     args = parser.parse_args(argv)
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     import torch
 
     from recommender.spaces.space import load_space
@@ -225,9 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for task in data.tasks[: args.tasks]:
         cached = args.out / "tasks" / f"{task}.json"
-        if not cached.exists():
+        done = json.loads(cached.read_text()) if cached.exists() else None
+        todo = tuple(m for m in methods if done is None or m not in done["regret"]
+                     or args.methods != ",".join(METHODS))  # fmt: skip
+        if done is None or todo:
             t0 = time.perf_counter()
-            res = run_task(data, task, args.seeds, args.budget)
+            res = run_task(data, task, args.seeds, args.budget, todo, args.out / "models", done)
             cached.write_text(json.dumps(res))
             print(f"task {task}: {time.perf_counter() - t0:.0f} s", flush=True)
         results.append(json.loads(cached.read_text()))

@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recommender.spaces.builtin import BUILTIN
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
-# Pack name -> (space, file prefix in data/).
-PACKS = {"tabular": ("tabular_mlp", ""), "text": ("text_finetune", "text_"),
-         "image": ("image_finetune", "image_")}  # fmt: skip
+PACKS = {record.pack: record.name for record in BUILTIN}  # pack (its folder in data/) -> space
 RESAMPLES = 10_000
 METHODS = [("ours", "recommender"), ("global portfolio", "portfolio"),
            ("nearest task", "nearest_task")]  # fmt: skip
@@ -95,7 +95,7 @@ def summarise(result: dict[str, Any], title: str) -> tuple[str, dict[str, Any]]:
 
 
 def bench_pack(name: str, env: dict[str, str], out: Path, *, loto: bool = True) -> dict[str, Any]:
-    space, prefix = PACKS[name]
+    space, pack = PACKS[name], DATA / name
     found: dict[str, Any] = {}
     if loto:
         loo = json.loads(cli("evaluate", "--space", space, "--json", env=env))
@@ -105,14 +105,14 @@ def bench_pack(name: str, env: dict[str, str], out: Path, *, loto: bool = True) 
         )
         print(text + "\n")
     else:  # the shipped pack still loads first, on a recommendation for one of its tasks
-        task = pd.read_parquet(DATA / f"{prefix}runs.parquet", columns=["task"])["task"][0]
+        task = pd.read_parquet(pack / "runs.parquet", columns=["task"])["task"][0]
         cli("recommend", "--task", str(task), "--space", space, "--top-k", "1", env=env)
-    held_runs = DATA / f"{prefix}holdout_runs.parquet"
+    held_runs = pack / "holdout_runs.parquet"
     if not held_runs.exists():
         print(f"{name}: no held-out tasks shipped\n")
         return found
     cli("ingest", str(held_runs), "--space", space, env=env)
-    mf = DATA / f"{prefix}holdout_metafeatures.parquet"
+    mf = pack / "holdout_metafeatures.parquet"
     cli("ingest", str(mf), "--kind", "metafeatures", env=env)
     held = sorted(pd.read_parquet(held_runs, columns=["task"])["task"].unique())
     flags = [x for t in held for x in ("--holdout", t)]

@@ -1,9 +1,9 @@
 """Write one collected pack into ``data/``: Parquet tables, the shipped surrogate, checksums.
 
-The files follow the tabular and text packs: ``<prefix>runs.parquet``,
-``<prefix>curves.parquet``, ``<prefix>metafeatures.parquet``, the same three with
-``<prefix>holdout_`` for the pack's held-out tasks, ``<prefix>model/`` and
-``<prefix>registry.json``; ``SHA256SUMS`` is rewritten over the whole folder.
+Each pack has its own folder, ``data/<pack>/`` (named in its space's record,
+:mod:`recommender.spaces.builtin`): ``runs.parquet``, ``curves.parquet``,
+``metafeatures.parquet``, the same three with ``holdout_`` for the pack's held-out tasks,
+``model/`` and ``registry.json``; ``data/SHA256SUMS`` is rewritten over all packs.
 
     python -m pipelines.collect.pack_write image --work-dir /work/collect/image --out data
 """
@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 from pipelines.collect.packs import Pack, get_pack
+from recommender.knowledge.packs import pack_dir
 
 
 def _helpers() -> tuple[ModuleType, ModuleType]:
@@ -27,7 +28,7 @@ def _helpers() -> tuple[ModuleType, ModuleType]:
 
 def write_pack(pack: Pack, work: Path, out: Path, *, train_model: bool = True,
                partial: bool = False) -> dict[str, int]:  # fmt: skip
-    """Turn ``work``'s runs of ``pack`` into its files in ``out``; return what was written.
+    """Turn ``work``'s runs of ``pack`` into its folder in ``out``; return what was written.
 
     Only tasks with every run of the design done are written (unless ``partial``), so a
     collection still running yields a smaller but consistent pack.
@@ -45,12 +46,13 @@ def write_pack(pack: Pack, work: Path, out: Path, *, train_model: bool = True,
     complete = set(per_task.index if partial else per_task[per_task >= n_design].index)
     runs = runs[runs["task"].isin(complete)]
     held = runs["task"].isin(pack.holdout())
-    out.mkdir(parents=True, exist_ok=True)
-    write._write_part(out, pack.prefix, runs[~held], curves, mfs)
-    for stale in out.glob(f"{pack.prefix}holdout_*.parquet"):  # of an earlier collection
+    folder = pack_dir(pack.space, out) or out / pack.name
+    folder.mkdir(parents=True, exist_ok=True)
+    write._write_part(folder, "", runs[~held], curves, mfs)
+    for stale in folder.glob("holdout_*.parquet"):  # of an earlier collection
         stale.unlink()
     if held.any():
-        write._write_part(out, f"{pack.prefix}holdout_", runs[held], curves, mfs)
+        write._write_part(folder, "holdout_", runs[held], curves, mfs)
     summary = {
         "runs": int((~held).sum()),
         "tasks": int(runs.loc[~held, "task"].nunique()),
@@ -58,9 +60,9 @@ def write_pack(pack: Pack, work: Path, out: Path, *, train_model: bool = True,
         "holdout_tasks": int(runs.loc[held, "task"].nunique()),
         "incomplete_tasks": len(tasks & set(per_task.index) - complete),
     }
-    print(f"{pack.space}: {summary} -> {out}")
+    print(f"{pack.space}: {summary} -> {folder}")
     if train_model:
-        train_default.train_default(out, space=pack.space, prefix=pack.prefix)
+        train_default.train_default(folder, space=pack.space)
     write.write_checksums(out)
     return summary
 
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         import pandas as pd  # the tables the written pack holds
 
-        out = Path(args.out)
+        out = pack_dir(get_pack(args.pack).space, Path(args.out)) or Path(args.out)
         files = [out / "runs.parquet", out / "holdout_runs.parquet"]
         tasks = {
             t for f in files if f.exists() for t in pd.read_parquet(f, columns=["task"])["task"]

@@ -32,7 +32,6 @@ class Pack:
 
     name: str
     space: str
-    prefix: str  # file prefix of the pack in data/
     epochs: int
     tasks: Callable[[], list[str]]
     load: Callable[[str, Path], Any]  # (task id, work folder) -> Dataset
@@ -58,7 +57,7 @@ def _image_pack() -> Pack:
         )  # fmt: skip
 
     return Pack(
-        "image", "image_finetune", "image_", s.EPOCHS, lambda: [t.id for t in s.IMAGE_SUITE],
+        "image", "image_finetune", s.EPOCHS, lambda: [t.id for t in s.IMAGE_SUITE],
         load, train, lambda: set(s.IMAGE_HOLDOUT),
     )  # fmt: skip
 

@@ -101,7 +101,7 @@ def _train(dataset: Any, config: dict[str, Any], *, epochs: int, seed: int) -> A
 
 def _pack() -> Pack:
     return Pack(
-        "tabular", "tabular_mlp", "", EPOCHS, lambda: [d.id for d in tables()],
+        "tabular", "tabular_mlp", EPOCHS, lambda: [d.id for d in tables()],
         load_table, _train, holdout,
     )  # fmt: skip
 

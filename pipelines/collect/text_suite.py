@@ -180,7 +180,7 @@ def _train(dataset: Any, config: dict[str, Any], *, epochs: int, seed: int) -> A
 
 def _pack() -> Pack:
     return Pack(
-        "text", "text_finetune", "text_", EPOCHS, lambda: [d.id for d in TEXT_PACK_SUITE],
+        "text", "text_finetune", EPOCHS, lambda: [d.id for d in TEXT_PACK_SUITE],
         load_text, _train, lambda: set(TEXT_HOLDOUT),
     )  # fmt: skip
 

@@ -71,10 +71,6 @@ def _metafeature_frame(mfs: dict[str, dict[str, Any]], tasks: set[str]) -> pd.Da
     return pd.DataFrame(rows)
 
 
-# Packs this writer ships: (file prefix, space, datasets of that modality). The text and
-# image packs are written by pipelines.collect.pack_write from their own collections.
-
-
 def _write_part(out: Path, prefix: str, runs: pd.DataFrame, curves: pd.DataFrame,
                 mfs: dict[str, dict[str, Any]]) -> None:  # fmt: skip
     subset = runs.sort_values(["task", "run_id"])

@@ -1,9 +1,9 @@
 """Retrain the shipped surrogates from the Parquet files in ``data/``; rewrite the checksums.
 
-Works in a fresh clone: it needs only ``data/<prefix>runs.parquet``, its curves and
-meta-features (no collection work folder). For every shipped space it trains the
-surrogate as the collection does (``pipelines.collect.train_default``) into
-``data/<prefix>model/`` with ``data/<prefix>registry.json``, then rewrites
+Works in a fresh clone: it needs only each pack's ``data/<pack>/runs.parquet``, its
+curves and meta-features (no collection work folder). For every shipped space it trains
+the surrogate as the collection does (``pipelines.collect.train_default``) into
+``data/<pack>/model/`` with ``data/<pack>/registry.json``, then rewrites
 ``data/SHA256SUMS``.
 
     python -m pipelines.retrain.shipped                      # every shipped space
@@ -28,26 +28,28 @@ def retrain_shipped(data: Path, spaces: list[str] | None = None, *, seed: int = 
     """
     from pipelines.collect.train_default import train_default
     from pipelines.collect.write import write_checksums
-    from recommender.knowledge.packs import PACKS
+    from recommender.spaces.builtin import BUILTIN, BUILTIN_SPACES
 
-    unknown = sorted(set(spaces or []) - set(PACKS))
+    unknown = sorted(set(spaces or []) - set(BUILTIN_SPACES))
     if unknown:
         raise SystemExit(
-            f"no shipped pack for space {', '.join(unknown)}; expected one of {', '.join(PACKS)}"
+            f"no shipped pack for space {', '.join(unknown)}; "
+            f"expected one of {', '.join(BUILTIN_SPACES)}"
         )
     done = []
-    for space, prefix in PACKS.items():
-        missing = [f"{prefix}{name}" for name in NEEDED if not (data / f"{prefix}{name}").is_file()]
+    for record in BUILTIN:
+        space, folder = record.name, data / record.pack
+        missing = [f"{folder.name}/{name}" for name in NEEDED if not (folder / name).is_file()]
         if spaces and space not in spaces:
             continue
         if missing:
             if spaces:
                 raise SystemExit(f"{data}: missing {', '.join(missing)} for space {space}")
             continue  # a pack this data folder does not hold
-        train_default(data, space=space, prefix=prefix, seed=seed)
+        train_default(folder, space=space, seed=seed)
         done.append(space)
     if not done:
-        raise SystemExit(f"{data}: expected shipped runs (runs.parquet, ...), found none")
+        raise SystemExit(f"{data}: expected shipped runs (<pack>/runs.parquet, ...), found none")
     write_checksums(data)
     return done
 

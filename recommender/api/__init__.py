@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from recommender.api.admin import (
     champion_defaults,
+    ensure_shipped,
     import_space,
     model_params,
     models,
     promote,
     rollback,
     spaces,
+    store_info,
 )
 from recommender.api.inputs import (
     DEFAULT_SPACE,
@@ -38,6 +40,7 @@ from recommender.api.inputs import (
     load_data,
     read_metafeatures,
 )
+from recommender.api.store import export_store, ingest, rejected, runs, tasks, upgrade_store
 from recommender.api.tuning import tune
 from recommender.arguments import check_int, check_top_k
 from recommender.datasets.fingerprints import claim_task
@@ -45,25 +48,32 @@ from recommender.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from recommender.knowledge.evaluation import EvaluationResult
+    from recommender.knowledge.query import Describe
     from recommender.knowledge.ranking import RecommendResult
     from recommender.knowledge.registry import RetrainReport
     from recommender.metafeatures import MetaFeatureResult
-    from recommender.store import DuckDBStore
     from recommender.validate.runner import OnResult, ValidationReport
 
 __all__ = [
     "describe",
     "describe_result",
     "evaluate",
+    "export_store",
     "import_space",
+    "ingest",
     "models",
     "promote",
     "read_metafeatures",
     "recommend",
+    "rejected",
     "retrain",
     "rollback",
+    "runs",
     "spaces",
+    "store_info",
+    "tasks",
     "tune",
+    "upgrade_store",
     "validate",
 ]
 
@@ -128,7 +138,7 @@ def recommend(
             "data: expected a dataset, a meta-feature dict or task=NAME (exactly one), "
             f"got {'both' if task is not None else 'neither'}"
         )
-    features: dict[str, float] | None = None
+    features: dict[str, float] | Describe | None = None
     if data is not None:
         features, space_name = features_and_space(data, target, space, text_column)
     elif space is None:
@@ -138,7 +148,7 @@ def recommend(
     else:
         space_name = space
     with open_store(db, lock_timeout=lock_timeout) as store:
-        _ensure_shipped(store, space_name, note)
+        ensure_shipped(store, space_name, note)
         result = answer(store, features, space=space_name, top_k=top_k, task=task, log=log)
     n = len(result.recommendations)
     if n < top_k:
@@ -147,14 +157,6 @@ def recommend(
             f"{n} distinct evaluated configuration(s); ingest more runs and retrain"
         )
     return result
-
-
-def _ensure_shipped(store: DuckDBStore, space: str, note: Note) -> None:
-    from recommender.knowledge.packs import ensure_shipped
-
-    message = ensure_shipped(store, space)
-    if message:
-        note(message)
 
 
 # -- describe -------------------------------------------------------------------------------
@@ -210,9 +212,8 @@ def describe_result(
 ) -> Description:
     """Like :func:`describe`, with problem type, modality and notes.
 
-    ``save`` stores the meta-features and the task under ``task`` (default: the file
-    stem; for a DataFrame, ``"dataframe"``); a name the store gives to other data:
-    :func:`~recommender.datasets.fingerprints.claim_task`.
+    ``save`` stores the meta-features and the task under ``task`` (default: the file stem;
+    for a DataFrame, ``"dataframe"``; other data than the task's: ``fingerprints.claim_task``).
 
     Returns:
         A :class:`Description`: the task name and the
@@ -283,7 +284,7 @@ def retrain(
     params = model_params(model)
     min_new_runs = check_int("min_new_runs", min_new_runs, low=0)
     with open_store(db, lock_timeout=lock_timeout) as store:
-        _ensure_shipped(store, space, on_note or logger.info)
+        ensure_shipped(store, space, on_note or logger.info)
         metric, maximize, fidelity = champion_defaults(store, space, metric, maximize, fidelity)
         return train_and_register(
             store, space=space, metric=metric, maximize=maximize, fidelity=fidelity,
@@ -318,7 +319,7 @@ def evaluate(
     if isinstance(holdout, str):
         holdout = (holdout,)
     with open_store(db, lock_timeout=lock_timeout) as store:
-        _ensure_shipped(store, space, on_note or logger.info)
+        ensure_shipped(store, space, on_note or logger.info)
         metric, maximize, fidelity = champion_defaults(store, space, metric, maximize, fidelity)
         return evaluate_loto(
             store, space=space, metric=metric, maximize=bool(maximize), fidelity=fidelity,
@@ -385,7 +386,7 @@ def validate(
     with open_store(db, lock_timeout=lock_timeout) as store:
         dataset = claim_task(store, dataset, data, on_note=note)
         if top_k > 0:
-            _ensure_shipped(store, space or default_space_for(dataset.modality), note)
+            ensure_shipped(store, space or default_space_for(dataset.modality), note)
         result = run_validation(
             store, dataset, space=space, top_k=top_k, baselines=pairs, epochs=epochs,
             budget_s=budget_s, device=device, seed=seed, executor=executor, parallel=parallel,

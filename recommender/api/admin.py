@@ -5,6 +5,7 @@ Part of the Python API (re-exported by :mod:`recommender.api`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,17 +53,50 @@ def rollback(space: str, *, db: str | Path | None = None, lock_timeout: float | 
 def spaces(
     *, db: str | Path | None = None, lock_timeout: float | None = None
 ) -> list[dict[str, Any]]:
-    """Built-in and imported spaces: ``name``, ``source`` and ``n_params``."""
-    from recommender.spaces.space import builtin_space, builtin_spaces, stored_spaces
+    """Every space: built in, imported or inferred, or only named by its runs (``name``,
+    ``source``, ``n_params``, ``runs``)."""
     from recommender.store import open_store
 
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        return space_rows(store)
+
+
+def space_rows(store: DuckDBStore) -> list[dict[str, Any]]:
+    """The rows of :func:`spaces`, from an open store."""
+    from recommender.spaces.space import builtin_space, builtin_spaces, stored_spaces
+
+    held = {name: (n_runs, n_params) for name, n_runs, n_params in store.run_spaces()}
     rows = [
         {"name": n, "source": "built-in", "n_params": len(builtin_space(n).params)}
         for n in builtin_spaces()
     ]
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        rows += [{"name": n, "source": s, "n_params": k} for n, s, k in stored_spaces(store)]
+    rows += [{"name": n, "source": s, "n_params": k} for n, s, k in stored_spaces(store)]
+    known = {r["name"] for r in rows}
+    rows += [
+        {"name": n, "source": _runs_only(n), "n_params": k}
+        for n, (_, k) in held.items()
+        if n not in known
+    ]
+    for r in rows:
+        r["runs"] = held.get(str(r["name"]), (0, 0))[0]
     return rows
+
+
+def _runs_only(name: str) -> str:
+    if name.startswith("auto-"):
+        return "runs ingested without --space"
+    return "runs only (no definition)"
+
+
+def store_info(
+    *, db: str | Path | None = None, lock_timeout: float | None = None
+) -> dict[str, Any]:
+    """Counts, schema version and path of the store; ``spaces`` counts what
+    :func:`spaces` lists."""
+    from recommender.store import open_store
+
+    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
+        return {**store.info(), "spaces": len(space_rows(store))}
 
 
 def import_space(
@@ -78,6 +112,15 @@ def import_space(
 
     with open_store(db, lock_timeout=lock_timeout) as store:
         return spaces_module.import_space(store, path, name)
+
+
+def ensure_shipped(store: DuckDBStore, space: str, note: Callable[[str], None]) -> None:
+    """Load the shipped pack into ``store`` when ``space`` needs it; ``note`` says so."""
+    from recommender.knowledge.packs import ensure_shipped as load_if_needed
+
+    message = load_if_needed(store, space)
+    if message:
+        note(message)
 
 
 def model_params(model: str) -> dict[str, Any] | None:

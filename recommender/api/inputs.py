@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from recommender.datasets.loading import Dataset
+    from recommender.knowledge.query import Describe
 
 Data: TypeAlias = "pd.DataFrame | str | Path"
 DEFAULT_SPACE = "tabular_mlp"
@@ -59,11 +60,13 @@ def finite_numbers(obj: Mapping[str, Any]) -> dict[str, float]:
 
 def features_and_space(
     data: Data | Mapping[str, Any], target: str | None, space: str | None, text_column: str | None
-) -> tuple[dict[str, float], str]:
+) -> tuple[dict[str, float] | Describe, str]:
     """Meta-features of ``data`` and the space to recommend from (no store needed).
 
     A meta-feature dict picks its space from ``space``, else its ``"modality"`` entry,
-    else ``tabular_mlp``; a dataset from ``space``, else its modality.
+    else ``tabular_mlp``; a dataset from ``space``, else its modality. A dataset's
+    meta-features come as a function of the names the model reads: only the groups that
+    compute those are computed.
     """
     from recommender.training.trainers import default_space_for
 
@@ -78,10 +81,15 @@ def features_and_space(
         return finite_numbers(data), space or (
             default_space_for(modality) if isinstance(modality, str) else DEFAULT_SPACE
         )
-    from recommender.metafeatures import compute_metafeatures
+    from recommender.metafeatures import compute_metafeatures, groups_computing
 
     dataset = load_data(data, target, text_column=text_column)
-    return compute_metafeatures(dataset).features, space or default_space_for(dataset.modality)
+
+    def describe(names: Sequence[str]) -> dict[str, float]:
+        groups = groups_computing(dataset.modality, names)
+        return compute_metafeatures(dataset, groups=groups).features
+
+    return describe, space or default_space_for(dataset.modality)
 
 
 def load_data(

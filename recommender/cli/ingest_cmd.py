@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from recommender.cli.options import db_option, echo_json, echo_note, echo_table, json_option
+
+if TYPE_CHECKING:
+    from recommender.types import IngestReport
 
 
 @click.command()
@@ -67,8 +71,7 @@ def ingest(
     (sqlite:///optuna.db). Ingesting the same source twice adds nothing; bad rows
     are kept in the store's quarantine with their reason.
     """
-    from recommender.ingest import ingest as run_ingest
-    from recommender.store import open_store
+    from recommender.api import ingest as run_ingest
 
     show = not as_json and sys.stderr.isatty()
 
@@ -76,33 +79,66 @@ def ingest(
         if show:
             click.echo(f"  {stage} ...", err=True)
 
-    # A dry run reads the store only: it writes nothing, not even a new store file.
-    with open_store(db, read_only=dry_run, lock_timeout=lock_timeout) as store:
-        report = run_ingest(
-            store, source, format=fmt, kind=kind, space=space,
-            mapping=str(mapping) if mapping else None, task=task, task_column=task_column,
-            task_tag=task_tag, strict=strict, dry_run=dry_run, progress=progress,
-            encoding=encoding,
-        )  # fmt: skip
+    report = run_ingest(
+        source, format=fmt, kind=kind, space=space, mapping=mapping, task=task,
+        task_column=task_column, task_tag=task_tag, strict=strict, dry_run=dry_run,
+        progress=progress, encoding=encoding, db=db, lock_timeout=lock_timeout,
+    )  # fmt: skip
     for line in report.notes:
         echo_note(line)
     if as_json:
         echo_json(report.as_dict())
         return
+    _echo_report(report, kind)
+
+
+def _echo_report(report: IngestReport, kind: str) -> None:
+    dry_run = report.dry_run
     verb = "would ingest" if dry_run else "ingested"
     unit = "task rows" if kind == "metafeatures" else "runs"
     click.echo(
         f"{report.source}: {verb} {report.accepted} {unit} "
         f"({report.duplicates} already stored, {report.rejected} rejected) "
         f"across {report.tasks} task(s)"
+        + (f" into space {report.space}" if report.space else "")
         + (f"; batch {report.batch}" if report.batch is not None else "")
     )
     if report.curve_points:
         click.echo(f"learning-curve points: {report.curve_points}")
-    if report.accepted == 0 and report.batch is None and not dry_run:
-        click.echo("nothing new: everything in this source is already in the store")
+    for old, n in report.moved:
+        click.echo(f"{'would move' if dry_run else 'moved'} {n} runs from space {old} "
+                   f"to space {report.space}")  # fmt: skip
+    for other, n in report.elsewhere:
+        click.echo(f"{n} runs of this source are already stored in space {other} and stay there")
+    if report.accepted == 0 and report.batch is None and not dry_run and not report.moved:
+        where = [s for s, _ in report.elsewhere] or [str(report.space)]
+        click.echo(
+            "nothing new: everything in this source is already in the store "
+            f"(space {', '.join(where)})"
+        )
+    if (report.space or "").startswith("auto-") and kind == "runs":
+        click.echo(
+            f"space {report.space} is named after the runs' parameters; to name it, ingest "
+            "again with --space NAME (the runs move there)"
+        )
+    if report.inferred is not None:
+        _echo_inferred(report.inferred, str(report.space))
     if report.reasons:
         click.echo("rejected rows (first reasons):")
         echo_table([{"count": n, "reason": r} for r, n in report.reasons[:5]], ["count", "reason"])
         if not dry_run:
             click.echo("see them with: recommender store rejected")
+
+
+def _echo_inferred(inferred: dict[str, Any], name: str) -> None:
+    from recommender.spaces.infer import describe_param
+    from recommender.spaces.space import Space
+
+    space = Space.from_json(inferred["definition"], name=name)
+    click.echo(
+        f"{inferred['action']} space {name}, inferred from {inferred['runs']} runs "
+        f"(replace it with your own: recommender space import FILE --name {name}):"
+    )
+    width = max(len(p.name) for p in space.params)
+    for p in space.params:
+        click.echo(f"  {p.name:{width}}  {describe_param(p)}")

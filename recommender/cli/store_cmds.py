@@ -19,12 +19,9 @@ def tasks() -> None:
 @json_option
 def tasks_list(db: Path | None, lock_timeout: float | None, as_json: bool) -> None:
     """List tasks with their run and meta-feature counts."""
-    from dataclasses import asdict
+    from recommender.api import tasks as list_tasks
 
-    from recommender.store import open_store
-
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        rows = [asdict(t) for t in store.tasks()]
+    rows = list_tasks(db=db, lock_timeout=lock_timeout)
     if as_json:
         echo_json(rows)
     else:
@@ -56,11 +53,11 @@ def runs_list(
     as_json: bool,
 ) -> None:
     """List runs: parameters, metrics, fidelity and status."""
-    from recommender.store import open_store
+    from recommender.api import runs as list_runs
 
     shown = limit if limit is not None or as_json else 50
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as store:
-        rows = store.runs(task, space=space, limit=None if shown is None else shown + 1)
+    limit_rows = None if shown is None else shown + 1
+    rows = list_runs(task, space=space, limit=limit_rows, db=db, lock_timeout=lock_timeout)
     if as_json:
         echo_json(rows)
         return
@@ -80,11 +77,10 @@ def store() -> None:
 @json_option
 def store_info(db: Path | None, lock_timeout: float | None, as_json: bool) -> None:
     """Counts, schema version and location of the store."""
-    from recommender.store import open_store
+    from recommender.api import store_info as read_info
 
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as s:
-        info = s.info()
-        missing = s.in_memory and s.path != ":memory:"
+    info = read_info(db=db, lock_timeout=lock_timeout)
+    missing = info["path"] != ":memory:" and not Path(info["path"]).exists()
     if as_json:
         echo_json(info)
     else:
@@ -98,17 +94,13 @@ def store_info(db: Path | None, lock_timeout: float | None, as_json: bool) -> No
 @db_option
 def store_upgrade(db: Path | None, lock_timeout: float | None) -> None:
     """Apply pending schema migrations."""
-    from recommender.store import DuckDBStore, default_db_path
+    from recommender.api import upgrade_store
 
-    path = db or default_db_path()
-    with DuckDBStore(path, lock_timeout=lock_timeout, upgrade=False) as s:
-        before = s.schema_version()
-        applied = s.migrate()
-        after = s.schema_version()
-    if applied:
-        click.echo(f"{path}: upgraded schema v{before} -> v{after}")
+    done = upgrade_store(db=db, lock_timeout=lock_timeout)
+    if done.applied:
+        click.echo(f"{done.path}: upgraded schema v{done.before} -> v{done.after}")
     else:
-        click.echo(f"{path}: already at schema v{after}")
+        click.echo(f"{done.path}: already at schema v{done.after}")
 
 
 @store.command("export")
@@ -116,10 +108,9 @@ def store_upgrade(db: Path | None, lock_timeout: float | None) -> None:
 @db_option
 def store_export(directory: Path, db: Path | None, lock_timeout: float | None) -> None:
     """Write every table of the store as Parquet into DIRECTORY."""
-    from recommender.store import open_store
+    from recommender.api import export_store
 
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as s:
-        counts = s.export(directory)
+    counts = export_store(directory, db=db, lock_timeout=lock_timeout)
     for table, n in counts.items():
         click.echo(f"{table:15} {n:>10} rows -> {directory / (table + '.parquet')}")
 
@@ -133,10 +124,9 @@ def store_rejected(
     batch: int | None, limit: int, db: Path | None, lock_timeout: float | None, as_json: bool
 ) -> None:
     """Show quarantined rows with their reasons."""
-    from recommender.store import open_store
+    from recommender.api import rejected as rejected_rows
 
-    with open_store(db, read_only=True, lock_timeout=lock_timeout) as s:
-        rows = s.rejected(batch=batch, limit=limit)
+    rows = rejected_rows(batch=batch, limit=limit, db=db, lock_timeout=lock_timeout)
     if as_json:
         echo_json(rows)
     else:

@@ -15,6 +15,12 @@ from recommender.errors import DatasetError
 
 PREFIX = "sklearn:"
 SKLEARN = ("iris", "wine", "breast_cancer", "diabetes", "digits")
+# Bundled tables read straight from scikit-learn's CSV files (``data/<name>.csv``: a header
+# line of counts and class names, then features and the class code), without importing
+# ``sklearn.datasets`` (and scipy with it); their feature names, as scikit-learn gives them.
+CSV_COLUMNS = {
+    "iris": ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"],
+}
 
 
 def is_bundled(path: object) -> bool:
@@ -31,7 +37,25 @@ def bundled_frame(name: str) -> tuple[pd.DataFrame, str]:
     if short not in SKLEARN:
         choices = ", ".join(PREFIX + s for s in SKLEARN)
         raise DatasetError(f"unknown bundled dataset {name!r}; expected one of {choices}")
+    if short in CSV_COLUMNS:
+        return _csv_frame(short), "target"
     import sklearn.datasets
 
     frame = getattr(sklearn.datasets, f"load_{short}")(as_frame=True).frame
     return frame, "target"
+
+
+def _csv_frame(short: str) -> pd.DataFrame:
+    """The table of scikit-learn's ``data/<short>.csv``, as ``load_<short>(as_frame=True)``."""
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetError(f"{PREFIX}{short}: expected scikit-learn installed; pip install it")
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+    values = np.loadtxt(path / f"{short}.csv", delimiter=",", skiprows=1)
+    frame = pd.DataFrame(values[:, :-1], columns=CSV_COLUMNS[short])
+    frame["target"] = values[:, -1].astype(np.int64)
+    return frame

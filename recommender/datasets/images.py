@@ -23,7 +23,7 @@ def check_images(folder: Path, paths: list[str]) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 with Image.open(file) as img:
-                    pixels = img.size[0] * img.size[1]  # the header must parse
+                    pixels: float = img.size[0] * img.size[1]  # the header must parse
         except Image.DecompressionBombError:
             pixels = math.inf  # over twice PIL's limit
         except (OSError, UnidentifiedImageError, ValueError):

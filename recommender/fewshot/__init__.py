@@ -8,7 +8,7 @@ configuration by expected improvement; the Optuna sampler in
 
 from __future__ import annotations
 
-from recommender.fewshot.surrogate import FewShotSurrogate, TaskPosterior
+from recommender.fewshot.surrogate import FewShotSurrogate
 from recommender.fewshot.tuner import FewShotTuner, Suggestion
 
-__all__ = ["FewShotSurrogate", "FewShotTuner", "Suggestion", "TaskPosterior"]
+__all__ = ["FewShotSurrogate", "FewShotTuner", "Suggestion"]

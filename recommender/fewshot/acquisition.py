@@ -1,10 +1,10 @@
-"""Expected improvement over known configurations plus local refinement inside the space.
+"""Expected improvement over the whole space: known configurations, quasi-random points
+and local moves.
 
-Candidates are the store's evaluated configurations (plus quasi-random points of the
-space when the store knows few), and small perturbations (in the unit cube) of the few
-best unseen of those. With a large pool, refinements compete only once the
-known configurations promise little (best EI below ``REFINE_BELOW``): the meta-learned
-model is surest where the store has data, and refines from there.
+Candidates are the store's evaluated configurations, quasi-random points of the whole
+space (fresh each suggestion), and local moves (in the unit cube) around the task's best
+results and the best-scored of those; all compete on expected improvement, so the
+stored configurations shape the search without bounding it.
 Every candidate is decoded to a configuration and encoded again, so ints are rounded,
 log scales respected, one-hot blocks valid and inactive conditional parameters unset;
 a caller's ``constrain`` (narrower bounds, fewer choices) applies before that. A
@@ -20,29 +20,28 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import norm
 
-from recommender.fewshot.surrogate import config_key
+from recommender.fewshot.encoding import config_keys
 from recommender.spaces.space import Space
 
 Config = dict[str, Any]
 
 
 class Posterior(Protocol):
-    """A task's posterior on its standardised scale: observed ``u_obs``, ``predict(x)``."""
+    """A task's posterior on its standardised scale: observed ``u_obs``, and ``members(x)``,
+    the ``(weight, mean, sd)`` of each Gaussian of the mixture it is at ``x``."""
 
     surrogate: Any
     u_obs: npt.NDArray[np.float64]
 
-    def predict(
+    def members(
         self, x: npt.NDArray[np.float64]
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+    ) -> list[tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64]]]: ...
 
 
 Constrain = Callable[[Config], Config | None]
-SCALES = (0.01, 0.02, 0.05)
-# Refinement starts once the known configurations promise little: their best EI is below
-# this (on the task's standardised scale, where the training tasks' values have sd 1).
-REFINE_BELOW = 0.01
-MIN_POOL = 256  # below this many known configs, quasi-random points widen the search
+# Steps (in the unit cube) of local moves around the best results and the best candidates.
+SCALES = (0.02, 0.05, 0.1, 0.2)
+N_RANDOM = 256  # quasi-random points of the whole space, fresh each suggestion
 
 
 def expected_improvement(
@@ -62,12 +61,18 @@ def canonical(
     space: Space, x: npt.NDArray[np.float64], constrain: Constrain | None = None
 ) -> npt.NDArray[np.float64]:
     """Decode, constrain (dropping rejected rows) and re-encode encoded configurations."""
-    decoded = space.decode(x) if len(x) else []
-    configs: Iterable[Config | None] = (
-        decoded if constrain is None else (constrain(c) for c in decoded)
+    return encode_kept(space, space.decode(x) if len(x) else [], constrain)
+
+
+def encode_kept(
+    space: Space, configs: list[Config], constrain: Constrain | None = None
+) -> npt.NDArray[np.float64]:
+    """Encoded configurations, constrained first (dropping rejected ones)."""
+    kept: Iterable[Config | None] = (
+        configs if constrain is None else (constrain(c) for c in configs)
     )
-    kept = [c for c in configs if c is not None]
-    return space.encode(kept) if kept else np.empty((0, len(space.feature_names)))
+    rows = [c for c in kept if c is not None]
+    return space.encode(rows) if rows else np.empty((0, len(space.feature_names)))
 
 
 def perturb(
@@ -100,51 +105,59 @@ def propose(
     rng: np.random.Generator,
     *,
     constrain: Constrain | None = None,
-    n_random: int = 256,
+    best_x: npt.NDArray[np.float64] | None = None,
+    whole_space: bool = True,
+    n_random: int = N_RANDOM,
     n_top: int = 3,
     per_point: int = 64,
 ) -> tuple[Config, float] | None:
     """The candidate of highest expected improvement that is not in ``seen``.
 
+    Candidates: ``pool``, ``n_random`` quasi-random points of the whole space, and
+    ``per_point`` local moves around each of ``best_x`` (the task's best results) and of
+    the ``n_top`` pool or random points of highest expected improvement.
+
     Args:
-        posterior: the surrogate adapted to the task.
+        posterior: the tuner's posterior for the task.
         pool: canonical encoded configurations to consider (already constrained).
         seen: :func:`config_key` of every configuration observed, running or failed.
-        rng: randomness for quasi-random points and perturbations.
+        rng: randomness for quasi-random points and local moves.
         constrain: maps a configuration to the caller's narrower space (``None`` drops it).
+        best_x: encoded configurations to search around.
+        whole_space: ``False``: ``pool`` alone.
 
     Returns:
         The configuration and its EI, or ``None`` when every candidate was seen.
     """
     space = posterior.surrogate.space_
-    first = pool
-    if len(pool) < MIN_POOL:
-        sobol = space.encode(space.sample(n_random, seed=int(rng.integers(2**31))))
-        first = np.vstack([pool, canonical(space, sobol, constrain)])
+    if not whole_space:
+        n_random = per_point = 0
+    sobol = space.sample(n_random, seed=int(rng.integers(2**31))) if n_random else []
+    first = np.vstack([pool, encode_kept(space, sobol, constrain)])
     best = float(np.max(posterior.u_obs)) if len(posterior.u_obs) else -np.inf
-    ei = _score(posterior, first, best)
-    ei[[config_key(r) in seen for r in first]] = -np.inf
+    ei = score(posterior, first, best)
+    ei[[k in seen for k in config_keys(first)]] = -np.inf
     starts = first[np.argsort(-ei, kind="stable")[:n_top]]
+    if best_x is not None and len(best_x):
+        starts = np.vstack([starts, best_x])
     local = canonical(space, perturb(space, starts, rng, per_point), constrain)
-    local_ei = _score(posterior, local, best)
-    if len(first) >= MIN_POOL and np.isfinite(ei).any() and np.max(ei) >= REFINE_BELOW:
-        local_ei[:] = -np.inf
     cands = np.vstack([first, local])
-    scores = np.concatenate([ei, local_ei])
+    scores = np.concatenate([ei, score(posterior, local, best)])
+    keys = config_keys(cands)
     for i in np.argsort(-scores, kind="stable"):
-        if np.isfinite(scores[i]) and config_key(cands[i]) not in seen:
+        if np.isfinite(scores[i]) and keys[i] not in seen:
             config = space.decode(cands[i])[0]
             # Re-apply the caller's bounds: decoding can leave a value 1e-16 outside them.
             return (constrain(config) or config) if constrain else config, float(scores[i])
     return None
 
 
-def _score(
-    posterior: Posterior, x: npt.NDArray[np.float64], best: float
-) -> npt.NDArray[np.float64]:
+def score(posterior: Posterior, x: npt.NDArray[np.float64], best: float) -> npt.NDArray[np.float64]:
+    """Expected improvement over ``best`` under the posterior's mixture (the weighted EI
+    of its members); with nothing observed, the mixture's mean."""
+    out = np.zeros(len(x))
     if len(x) == 0:
-        return np.empty(0)
-    mu, sd = posterior.predict(x)
-    if not np.isfinite(best):  # nothing observed: the best predicted mean
-        return mu
-    return expected_improvement(mu, sd, best)
+        return out
+    for w, mu, sd in posterior.members(x):
+        out += w * (mu if not np.isfinite(best) else expected_improvement(mu, sd, best))
+    return out

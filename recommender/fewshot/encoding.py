@@ -16,3 +16,9 @@ def fill(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
 def config_key(x: npt.NDArray[np.float64]) -> bytes:
     """Hashable identity of one encoded configuration."""
     return np.round(fill(x), 9).tobytes()
+
+
+def config_keys(x: npt.NDArray[np.float64]) -> list[bytes]:
+    """:func:`config_key` of each row of ``x``."""
+    rows = np.ascontiguousarray(np.round(fill(np.atleast_2d(x)), 9))
+    return [r.tobytes() for r in rows]

@@ -86,39 +86,3 @@ def gp_nll(
     fit = 0.5 * (r * alpha).sum(dim=(-2, -1))
     logdet = torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
     return fit + logdet + 0.5 * n * math.log(2 * math.pi)
-
-
-def gp_posterior(
-    model: DeepKernelGP,
-    x_obs: Tensor,
-    y_obs: Tensor,
-    x_new: Tensor,
-    mf: Tensor,
-    w: Tensor,
-    amp: float = 1.0,
-) -> tuple[Tensor, Tensor]:
-    """Posterior mean and standard deviation of ``f + m`` at ``x_new`` for one task.
-
-    Args:
-        x_obs: ``(k, D)`` observed configs (``k`` may be 0).
-        y_obs: ``(k,)`` their targets on the model's scale.
-        x_new: ``(c, D)`` candidates.
-        mf: ``(M,)`` scaled meta-features; ``w``: ``(L,)`` latent; ``amp``: kernel scale.
-
-    Returns:
-        ``(c,)`` mean and ``(c,)`` standard deviation (of the latent function, no noise).
-    """
-    mf1, w1 = mf.unsqueeze(0), w.unsqueeze(0)
-    mu_new = model.mean(x_new.unsqueeze(0), mf1, w1)[0]
-    prior_var = amp * model.log_outputscale.exp().expand(len(x_new))
-    if len(x_obs) == 0:
-        return mu_new, prior_var.sqrt()
-    xo = x_obs[None]
-    K = amp * model.kernel(xo, xo)[0] + model.noise() * torch.eye(len(x_obs), dtype=x_obs.dtype)
-    L = torch.linalg.cholesky(K)
-    r = (y_obs - model.mean(x_obs[None], mf1, w1)[0]).unsqueeze(-1)
-    Ks = amp * model.kernel(x_obs[None], x_new[None])[0]  # (k, c)
-    mu = mu_new + (Ks * torch.cholesky_solve(r, L)).sum(0)
-    v = torch.linalg.solve_triangular(L, Ks, upper=False)
-    var = (prior_var - v.pow(2).sum(0)).clamp_min(1e-10)
-    return mu, var.sqrt()

@@ -20,16 +20,21 @@ Two uses, one set of weights:
   is the weighted scenario mean (affinely mapped to the task's scale) and whose prior
   variance adds the scenarios' disagreement: expected improvement then refines around
   what the task has shown.
+
+:class:`EnsemblePosterior` pairs that mixture with a GP on the task's own results alone
+(:mod:`recommender.fewshot.taskgp`), weighted by how much better it ranks them than the
+best training task does: the tuner's posterior from ``N_HEDGE`` results on.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from recommender.fewshot.taskgp import TaskGP, fit_task_gp, target_weight
 
 Array = npt.NDArray[np.float64]
 MIN_EVIDENCE = 3  # observations before they reweight the scenarios
@@ -98,13 +103,13 @@ class MixturePosterior:
     weights: Array
     a: float
     b: float
-    gp: Any
+    gp: TaskGP
 
     def predict(self, x: Array) -> tuple[Array, Array]:
         s = self.surrogate.scenario_scores(x)
         m = self.weights @ s
         spread = np.sqrt(np.maximum(self.weights @ (s - m) ** 2, 0.0))
-        mu, sd = self.gp.predict(_features(x), return_std=True)
+        mu, sd = self.gp.predict(x)
         mean = self.a + self.b * m + mu
         return np.asarray(mean, dtype=float), np.sqrt(sd**2 + (self.b * spread) ** 2)
 
@@ -115,28 +120,57 @@ def mixture_posterior(surrogate: Any, x_obs: Array, y: Array, *, beta: float = 1
     """:class:`MixturePosterior` of a task from ``k >= 2`` observations (values, larger
     better); ``beta``, ``prior``, ``min_evidence`` and ``fitted`` as in
     :func:`scenario_weights`."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.gaussian_process import GaussianProcessRegressor
-    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
     s_obs = surrogate.scenario_scores(x_obs)
     w = scenario_weights(s_obs, y, beta=beta, prior=prior, min_evidence=min_evidence,
                          fitted=fitted)  # fmt: skip
     u = (y - y.mean()) / (y.std() or 1.0)
-    m = w @ s_obs
-    mc = m - m.mean()
-    b = max(float(mc @ u) / max(float(mc @ mc), 1e-12), 0.0)
-    a = -b * float(m.mean())
-    kernel = ConstantKernel(0.5, (1e-3, 10.0)) * Matern(0.3, (0.05, 3.0), nu=2.5) + WhiteKernel(
-        1e-3, (1e-6, 1e-1)
-    )
-    gp = GaussianProcessRegressor(kernel, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gp.fit(_features(x_obs), u - (a + b * m))
+    a, b = _affine(w @ s_obs, u)
+    gp = fit_task_gp(x_obs, u - (a + b * (w @ s_obs)))
     return MixturePosterior(surrogate, x_obs, u, w, a, b, gp)
 
 
-def _features(x: Array) -> Array:
-    """Encoded configurations for the residual GP (inactive cells at 0)."""
-    return np.nan_to_num(np.where(np.asarray(x) < 0, np.nan, x), nan=0.0)
+def _affine(m: Array, u: Array) -> tuple[float, float]:
+    """``u ~ a + b m`` by least squares, the slope ``b`` at least 0."""
+    mc = m - m.mean()
+    b = max(float(mc @ u) / max(float(mc @ mc), 1e-12), 0.0)
+    return -b * float(m.mean()), b
+
+
+@dataclass
+class EnsemblePosterior:
+    """The tuner's posterior on the task's standardised scale: the scenario mixture and
+    the task's own GP, weighted ``1 - target`` and ``target``
+    (:func:`~recommender.fewshot.taskgp.target_weight`). The mixture of the two is what
+    expected improvement averages over."""
+
+    surrogate: Any
+    u_obs: Array
+    mixture: MixturePosterior
+    task_gp: TaskGP
+    target: float
+
+    def members(self, x: Array) -> list[tuple[float, Array, Array]]:
+        """``(weight, mean, sd)`` of each member with weight at ``x``."""
+        parts = [(1.0 - self.target, self.mixture), (self.target, self.task_gp)]
+        return [(w, *m.predict(x)) for w, m in parts if w > 0]
+
+
+def ensemble_posterior(surrogate: Any, x_obs: Array, y: Array, *, prior: Array | None = None,
+                       pending: Array | None = None, rng: np.random.Generator | None = None,
+                       own_gp: bool = True) -> EnsemblePosterior:  # fmt: skip
+    """:class:`EnsemblePosterior` of ``k >= 2`` results (values, larger better); ``pending``
+    configurations count as returning the mean so far (a constant liar), after the
+    target weight is set from the results alone (``own_gp=False``: weight 0)."""
+    rng = rng or np.random.default_rng(0)
+    s_obs = surrogate.scenario_scores(x_obs)
+    u = (y - y.mean()) / (y.std() or 1.0)
+
+    target = 0.0
+    if own_gp and len(y) >= 3 and np.ptp(y) > 0:
+        target = target_weight(s_obs, fit_task_gp(x_obs, u).loo(u), u, rng)
+    if pending is not None and len(pending):
+        x_obs = np.vstack([x_obs, pending])
+        y = np.concatenate([y, np.full(len(pending), y.mean())])
+        u = (y - y.mean()) / (y.std() or 1.0)
+    mix = mixture_posterior(surrogate, x_obs, y, prior=prior)
+    return EnsemblePosterior(surrogate, mix.u_obs, mix, fit_task_gp(x_obs, u), target)

@@ -1,14 +1,15 @@
-"""The few-shot surrogate: meta-trained across a store's tasks, adapted to a new task's runs.
+"""The few-shot surrogate: each training task's response, anywhere in the space.
 
-Meta-training maximises the GP marginal likelihood (:mod:`recommender.fewshot.gp`) of
-random batches of configurations of random training tasks, with each task's values
-replaced by their Gaussian-copula scores (normal scores of within-task ranks), which
-spread the good configurations apart. Near the good end the raw metric is close to an
-affine map of those scores, so a new task's raw values are modelled as ``o + s * y``
-with unknown offset ``o`` and scale ``s``; :meth:`FewShotSurrogate.adapt` finds them,
-with the task's latent ``w`` and a kernel amplitude, by maximising the posterior of its
-first ``k`` observations (priors from the training tasks), then conditions the GP
-exactly.
+Meta-training maximises the marginal likelihood of a deep-kernel GP
+(:mod:`recommender.fewshot.gp`) on random batches of configurations of random training
+tasks, with each task's values replaced by their Gaussian-copula scores (normal scores
+of within-task ranks). What the tuner uses of it is the task-conditioned mean network:
+:meth:`FewShotSurrogate.scenario_scores` gives each training task's score at any
+configuration (measured where the task ran it, else the network's prediction for that
+task), so the training tasks can serve as scenarios of a new task's response at
+configurations no task ran. The kernel part shapes training only; a new task's own
+results are modelled by the tuner (:mod:`recommender.fewshot.mixture`,
+:mod:`recommender.fewshot.taskgp`).
 
 Saved as ``fewshot.safetensors`` (weights) and ``fewshot.json`` (everything else).
 """
@@ -16,9 +17,7 @@ Saved as ``fewshot.safetensors`` (weights) and ``fewshot.json`` (everything else
 from __future__ import annotations
 
 import json
-import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,60 +25,18 @@ import numpy as np
 import numpy.typing as npt
 
 from recommender.errors import ModelError, NotFittedError
-from recommender.fewshot.encoding import config_key, fill
-from recommender.fewshot.training import (
-    affine_fit,
-    map_task,
-    measured_scores,
-    pool_of,
-    scale_prior,
-    train_model,
-)
+from recommender.fewshot.encoding import config_keys, fill
+from recommender.fewshot.training import measured_scores, pool_of, train_model
 from recommender.spaces.space import Space
 from recommender.surrogate.features import MetaFeatureScaler
 from recommender.surrogate.normalize import normalize_values
 
-ADAPT_STEPS = 30
 FEWSHOT_PARAMS: dict[str, Any] = {}  # settings of the few-shot surrogate (defaults when empty)
 FORMAT = 2  # 2: the training tasks' scenario scores on the pool are saved too
 
 
-@dataclass
-class TaskPosterior:
-    """The surrogate adapted to one task: predicts on the task's standardised scale.
-
-    ``u = (y - offset) / scale`` where ``y`` is the raw value (negated when minimised).
-    """
-
-    surrogate: FewShotSurrogate
-    x_obs: npt.NDArray[np.float64]
-    u_obs: npt.NDArray[np.float64]
-    mf: npt.NDArray[np.float64]
-    latent: npt.NDArray[np.float64]
-    offset: float
-    scale: float
-    amp: float = 1.0
-
-    def predict(
-        self, x: npt.NDArray[np.float64]
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Posterior mean and standard deviation at encoded configs ``x`` (``u`` scale)."""
-        import torch
-
-        from recommender.fewshot.gp import gp_posterior
-
-        t = torch.as_tensor
-        with torch.no_grad():
-            mu, sd = gp_posterior(
-                self.surrogate.model_,
-                t(fill(self.x_obs)), t(self.u_obs), t(fill(x)), t(self.mf), t(self.latent),
-                self.amp,
-            )  # fmt: skip
-        return mu.numpy(), sd.numpy()
-
-
 class FewShotSurrogate:
-    """Deep-kernel GP meta-learned on a store's tasks; adapts to a new task's observations.
+    """Deep-kernel GP meta-learned on a store's tasks: each task's score at any configuration.
 
     Args:
         n_latent: size of the per-task latent vector.
@@ -136,21 +93,16 @@ class FewShotSurrogate:
         scaler = MetaFeatureScaler.fit(data.metafeatures)
         task_col = data.frame["task"].to_numpy()
         values = data.frame["value"].to_numpy(dtype=float)
-        xs, ys, offsets, scales = [], [], [], []
+        xs, ys = [], []
         for t in tasks:
             mask = task_col == t
             v = values[mask] if data.maximize else -values[mask]
-            z = normalize_values(v, maximize=True, method="copula")
             xs.append(fill(data.X[mask]))
-            ys.append(z)
-            offset, scale = affine_fit(z, v)
-            offsets.append(offset)
-            scales.append(scale)
+            ys.append(normalize_values(v, maximize=True, method="copula"))
         mfs = np.stack([scaler.transform(data.metafeatures[t])[0] for t in tasks])
         self.space_, self.scaler_, self.tasks_ = data.space, scaler, list(tasks)
         self.meta_ = {"metric": data.metric, "maximize": bool(data.maximize),
                       "fidelity": data.fidelity}  # fmt: skip
-        self.prior_ = scale_prior(np.array(offsets), np.array(scales))
         self.pool_ = pool_of(data.space, np.concatenate(xs), np.concatenate(ys))
         self.model_, self.losses_ = train_model(self, xs, ys, mfs)
         self.task_mf_ = mfs
@@ -165,8 +117,8 @@ class FewShotSurrogate:
         self._check_fitted()
         x = np.asarray(x, dtype=float).reshape(-1, self.pool_.shape[1])
         if not hasattr(self, "_pool_index"):
-            self._pool_index = {config_key(r): i for i, r in enumerate(self.pool_)}
-        idx = np.array([self._pool_index.get(config_key(r), -1) for r in x], dtype=int)
+            self._pool_index = {k: i for i, k in enumerate(config_keys(self.pool_))}
+        idx = np.array([self._pool_index.get(k, -1) for k in config_keys(x)], dtype=int)
         out = np.empty((len(self.tasks_), len(x)))
         hit = idx >= 0
         out[:, hit] = self.scenarios_[:, idx[hit]]
@@ -191,43 +143,6 @@ class FewShotSurrogate:
             return np.zeros(len(self.scaler_.names))
         return self.scaler_.transform(metafeatures)[0]
 
-    def adapt(
-        self,
-        x_obs: npt.ArrayLike,
-        y_obs: npt.ArrayLike,
-        mf: npt.NDArray[np.float64] | None = None,
-        *,
-        n_steps: int = ADAPT_STEPS,
-    ) -> TaskPosterior:
-        """Condition on a new task's observations.
-
-        Args:
-            x_obs: ``(k, D)`` encoded configs (``k`` may be 0).
-            y_obs: ``(k,)`` raw values, larger is better (negate a minimised metric).
-            mf: the task's :meth:`task_vector` (``None``: unknown).
-            n_steps: optimisation steps for the latent, offset and scale.
-        """
-        self._check_fitted()
-        import torch
-
-        x = fill(np.asarray(x_obs, dtype=float).reshape(-1, len(self.space_.feature_names)))
-        y = np.asarray(y_obs, dtype=float).reshape(-1)
-        mf = np.zeros(len(self.scaler_.names)) if mf is None else np.asarray(mf, dtype=float)
-        log_s0, log_s_sd, o0, o_sd = (self.prior_[k] for k in ("log_s", "log_s_sd", "o", "o_sd"))
-        latent, offset, scale, amp = np.zeros(self.n_latent), o0, math.exp(log_s0), 1.0
-        if len(y):
-            with torch.no_grad():
-                m0 = self.model_.mean(
-                    torch.as_tensor(x)[None], torch.as_tensor(mf)[None],
-                    torch.zeros(1, self.n_latent, dtype=torch.float64),
-                )[0].numpy()  # fmt: skip
-            o_init = float(np.mean(y) - scale * np.mean(m0))
-            latent, offset, scale, amp = map_task(
-                self.model_, x, y, mf, n_steps, log_s0, log_s_sd, o_init, o0, o_sd
-            )
-        u = (y - offset) / scale
-        return TaskPosterior(self, x, u, mf, latent, offset, scale, amp)
-
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise NotFittedError("few-shot surrogate is not fitted; call fit or load first")
@@ -249,7 +164,7 @@ class FewShotSurrogate:
         sidecar = {
             "format": FORMAT, "params": self.get_params(), "dims": self.model_.config(),
             "space": self.space_.to_json(), "metafeatures": self.scaler_.to_json(),
-            "tasks": self.tasks_, "meta": self.meta_, "prior": self.prior_,
+            "tasks": self.tasks_, "meta": self.meta_,
         }  # fmt: skip
         (d / "fewshot.json").write_text(json.dumps(sidecar, indent=1))
         return [d / "fewshot.safetensors", d / "fewshot.json"]
@@ -289,7 +204,7 @@ class FewShotSurrogate:
         self.pool_, self.scenarios_, self.task_mf_ = arrays
         self.space_ = Space.from_json(sidecar["space"])
         self.scaler_ = MetaFeatureScaler.from_json(sidecar["metafeatures"])
-        self.tasks_, self.meta_, self.prior_ = sidecar["tasks"], sidecar["meta"], sidecar["prior"]
+        self.tasks_, self.meta_ = sidecar["tasks"], sidecar["meta"]
         return self
 
 

@@ -1,11 +1,10 @@
-"""Meta-training the few-shot model, and fitting a new task's latent, offset and scale.
+"""Meta-training the few-shot model: its configuration pool and the training tasks' scores.
 
 Used by :class:`~recommender.fewshot.surrogate.FewShotSurrogate`; see its module for the model.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -15,29 +14,6 @@ from recommender.fewshot.encoding import FILL, config_key
 from recommender.spaces.space import Space
 
 POOL_SIZE = 2000
-
-
-def affine_fit(z: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -> tuple[float, float]:
-    """``v ~ o + s * z`` by least squares over the better half of a task's runs."""
-    top = z >= np.median(z)
-    if top.sum() < 2 or np.ptp(z[top]) == 0:
-        return float(np.median(v)), max(float(np.std(v)), 1e-12)
-    s, o = np.polyfit(z[top], v[top], 1)
-    return float(o), max(float(s), 1e-12)
-
-
-def scale_prior(
-    offsets: npt.NDArray[np.float64], scales: npt.NDArray[np.float64]
-) -> dict[str, float]:
-    """Priors for a new task's offset and log-scale, from the training tasks'."""
-    log_s = np.log(scales)
-    s0 = float(np.exp(np.median(log_s)))
-    return {
-        "log_s": float(np.median(log_s)),
-        "log_s_sd": max(float(np.std(log_s)), 0.5),
-        "o": float(np.median(offsets)),
-        "o_sd": max(2.0 * float(np.std(offsets)), 2.0 * s0),
-    }
 
 
 def pool_of(
@@ -113,53 +89,3 @@ def train_model(
         losses.append(float(loss.detach()))
     model.eval()
     return model, losses
-
-
-def map_task(
-    model: Any,
-    x: npt.NDArray[np.float64],
-    y: npt.NDArray[np.float64],
-    mf: npt.NDArray[np.float64],
-    n_steps: int,
-    log_s0: float,
-    log_s_sd: float,
-    o_init: float,
-    o0: float,
-    o_sd: float,
-) -> tuple[npt.NDArray[np.float64], float, float, float]:
-    """MAP latent, offset, scale and kernel amplitude of a new task from its observations."""
-    import torch
-
-    from recommender.fewshot.gp import gp_nll
-
-    s0 = math.exp(log_s0)
-    xt, yt, mft = torch.as_tensor(x)[None], torch.as_tensor(y)[None], torch.as_tensor(mf)[None]
-    w = torch.zeros(1, model.dims["n_latent"], dtype=torch.float64, requires_grad=True)
-    eps = torch.zeros((), dtype=torch.float64, requires_grad=True)  # log s - log s0
-    delta = torch.zeros((), dtype=torch.float64, requires_grad=True)  # (o - o_init) / s0
-    log_amp = torch.zeros((), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([w, eps, delta, log_amp], lr=0.08)
-    for p in model.parameters():
-        p.requires_grad_(False)
-    try:
-        for _ in range(n_steps):
-            log_s = log_s0 + eps
-            o = o_init + s0 * delta
-            u = (yt - o) / log_s.exp()
-            loss = (
-                gp_nll(model, xt, u, mft, w, log_amp.exp()).sum() + len(y) * log_s
-                + 0.5 * w.pow(2).sum() + 0.5 * log_amp**2
-                + 0.5 * (eps / log_s_sd) ** 2 + 0.5 * ((o - o0) / o_sd) ** 2
-            )  # fmt: skip
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    finally:
-        for p in model.parameters():
-            p.requires_grad_(True)
-    return (
-        w.detach()[0].numpy().copy(),
-        float(o_init + s0 * delta.detach()),
-        float(math.exp(log_s0 + float(eps.detach()))),
-        float(log_amp.detach().exp()),
-    )

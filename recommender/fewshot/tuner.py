@@ -10,9 +10,12 @@ given what has been observed on the task so far, it proposes the next configurat
    explains the results so far, times how much the zero-shot model weighs it for this
    task's meta-features (``prior``): a greedy portfolio that tilts towards the tasks this
    one resembles; running trials count as chosen;
-3. then expected improvement under :class:`~recommender.fewshot.mixture.MixturePosterior`
-   (scenario-mean prior, GP on the task's own residuals), over the known configurations
-   and local refinements of the best of them.
+3. then expected improvement under :class:`~recommender.fewshot.mixture.EnsemblePosterior`
+   (the scenario mixture, and a GP on the task's own results that takes weight as they
+   disagree with every training task), over the whole space: the known configurations,
+   quasi-random points and local moves around the best results
+   (:func:`~recommender.fewshot.acquisition.propose`). Running trials (``pending``) count
+   as returning the mean so far.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from recommender.fewshot.acquisition import Config, Constrain, canonical, config_key, propose
-from recommender.fewshot.mixture import hedge_gain, mixture_posterior, scenario_weights
+from recommender.fewshot.acquisition import Config, Constrain, canonical, propose
+from recommender.fewshot.encoding import config_key, config_keys
+from recommender.fewshot.mixture import ensemble_posterior, hedge_gain, scenario_weights
 from recommender.fewshot.surrogate import FewShotSurrogate
 
 # Today's zero-shot list opens the loop, then hedging over the scenarios (weighted by the
@@ -34,6 +38,7 @@ from recommender.fewshot.surrogate import FewShotSurrogate
 # (python -m pipelines.bench.bench_opening): 3 did best there, at 5, 10 and 20 trials.
 N_SEED = 3
 N_HEDGE = 5
+N_BEST = 3  # the task's best results that local moves search around
 
 
 @dataclass
@@ -58,6 +63,11 @@ class FewShotTuner:
         pool: encoded configurations to consider (default: the surrogate's pool).
         prior: the zero-shot model's weight of each training task for this one, by task
             name (:func:`recommender.knowledge.ranking.task_prior`); ``None``: all alike.
+        n_hedge: results before expected improvement takes over from hedging.
+        own_gp: let the task's own GP take weight from the scenarios as its results
+            disagree with them (``False``: the scenario mixture alone).
+        whole_space: search the whole space (``False``: only the configurations of
+            ``pool``, for an objective that knows no others).
     """
 
     def __init__(
@@ -70,13 +80,16 @@ class FewShotTuner:
         n_seed: int = N_SEED,
         pool: npt.NDArray[np.float64] | None = None,
         prior: Mapping[str, float] | None = None,
+        n_hedge: int = N_HEDGE,
+        own_gp: bool = True,
+        whole_space: bool = True,
     ) -> None:
         self.surrogate = surrogate
         self.space = surrogate.space_
-        self.mf = surrogate.task_vector(metafeatures)
         self.zero_shot = [self.space.clip(c) for c in zero_shot]
         self.maximize = maximize
-        self.n_seed = n_seed
+        self.n_seed, self.n_hedge, self.own_gp = n_seed, n_hedge, own_gp
+        self.whole_space = whole_space
         self.pool = surrogate.pool_ if pool is None else pool
         self._pools: dict[Any, npt.NDArray[np.float64]] = {}
         self.prior = scenario_prior(surrogate.tasks_, prior)
@@ -109,7 +122,7 @@ class FewShotTuner:
         rng = rng or np.random.default_rng(0)
         obs_x = self.encode([c for c, _ in observed])
         seen = [*pending, *seen]
-        keys = {config_key(r) for r in obs_x} | {config_key(r) for r in self.encode(seen)}
+        keys = set(config_keys(obs_x)) | set(config_keys(self.encode(seen)))
         n_started = len(observed) + len(seen)
         for config in self.zero_shot[: self.n_seed] if n_started < self.n_seed else []:
             x = canonical(self.space, self.space.encode([config]), constrain)
@@ -118,13 +131,14 @@ class FewShotTuner:
         y = np.array([v for _, v in observed], dtype=float)
         y = y if self.maximize else -y
         pool = self._pool(constrain, constrain_key)
-        if len(observed) < N_HEDGE:
+        if len(observed) < max(self.n_hedge, 2):
             return self._hedge(obs_x, y, self.encode(seen), pool, keys)
-        if pending:  # constant liar: running trials return the mean so far
-            obs_x = np.vstack([obs_x, self.encode(pending)])
-            y = np.concatenate([y, np.full(len(pending), y.mean())])
-        posterior = mixture_posterior(self.surrogate, obs_x, y, prior=self.prior)
-        picked = propose(posterior, pool, keys, rng, constrain=constrain)
+        posterior = ensemble_posterior(self.surrogate, obs_x, y, prior=self.prior,
+                                       pending=self.encode(pending), rng=rng,
+                                       own_gp=self.own_gp)  # fmt: skip
+        best_x = canonical(self.space, obs_x[np.argsort(-y)[:N_BEST]], constrain)
+        picked = propose(posterior, pool, keys, rng, constrain=constrain, best_x=best_x,
+                         whole_space=self.whole_space)  # fmt: skip
         if picked is None:
             return None
         return Suggestion(picked[0], "adaptive", picked[1])
@@ -141,7 +155,7 @@ class FewShotTuner:
         weights = scenario_weights(s_obs, y, prior=self.prior)
         chosen = self.surrogate.scenario_scores(np.vstack([obs_x, running_x]))
         gain = hedge_gain(self.surrogate.scenario_scores(pool), chosen, weights)
-        gain[[config_key(r) in keys for r in pool]] = -np.inf
+        gain[[k in keys for k in config_keys(pool)]] = -np.inf
         if not len(gain) or not np.isfinite(gain.max()):
             return None
         i = int(np.argmax(gain))

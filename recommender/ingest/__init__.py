@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -164,10 +165,23 @@ def ingest(
     table, _ignored = apply_mapping(
         raw.table, mapping, task=task, task_column=task_column, source=src
     )
-    return store.add_runs(
-        table, source=src, format=fmt, checksum=checksum, space=space,
+    return _add_runs(
+        store, table, source=src, format=fmt, checksum=checksum, space=space,
         bad_lines=raw.bad_lines, strict=strict, dry_run=dry_run, progress=note,
     )  # fmt: skip
+
+
+def _add_runs(store: Store, table: Any, *, space: str | None, **kwargs: Any) -> IngestReport:
+    """Store the runs and, under a named space nobody defined, the space they imply (see
+    :mod:`recommender.spaces.infer`), in one transaction."""
+    if space is None or kwargs.get("dry_run"):
+        return store.add_runs(table, space=space, **kwargs)
+    from recommender.spaces.infer import refresh_inferred
+
+    with store.transaction():
+        report = store.add_runs(table, space=space, **kwargs)
+        changed = bool(report.accepted or report.moved)
+        return replace(report, inferred=refresh_inferred(store, space, changed=changed))
 
 
 def _ingest_tracker(
@@ -202,8 +216,8 @@ def _ingest_tracker(
         raise IngestError(f"{src}: the {fmt} store holds no runs; nothing to ingest")
     if task is not None:
         table, _ = apply_mapping(table, {}, task=task, source=src)
-    return store.add_runs(
-        table, source=src, format=fmt, checksum=checksum, space=space, curves=curves,
+    return _add_runs(
+        store, table, source=src, format=fmt, checksum=checksum, space=space, curves=curves,
         strict=strict, dry_run=dry_run, progress=progress,
     )  # fmt: skip
 
@@ -292,6 +306,9 @@ def _merged(reports: list[IngestReport], src: str, dry_run: bool) -> IngestRepor
         batch=max(batches) if batches else None, tasks=sum(r.tasks for r in reports),
         curve_points=sum(r.curve_points for r in reports),
         reasons=tuple(sorted(reasons.items(), key=lambda rn: -rn[1])), dry_run=dry_run,
+        space=", ".join(dict.fromkeys(r.space for r in reports if r.space)),
+        moved=tuple(m for r in reports for m in r.moved),
+        elsewhere=tuple(e for r in reports for e in r.elsewhere),
     )  # fmt: skip
 
 

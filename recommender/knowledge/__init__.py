@@ -1,4 +1,5 @@
 """What the store has learned and how it is used: ``registry.py`` (trained surrogates,
-promotion), ``query.py`` (answering a recommendation query), ``ranking.py`` (ranks from a
-loaded model), ``evaluation.py`` (leave-task-out evaluation), ``packs.py`` (the shipped packs).
+promotion), ``retraining.py`` (training a challenger), ``query.py`` (answering a
+recommendation query), ``ranking.py`` (ranks from a loaded model), ``evaluation.py``
+(leave-task-out evaluation), ``packs.py`` (the shipped packs).
 """

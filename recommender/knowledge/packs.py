@@ -1,7 +1,10 @@
 """The knowledge that ships with recommender: real runs, meta-features and a surrogate.
 
-``data/`` (reached through the package's ``shipped_data`` link) holds Parquet files
-built by ``python -m pipelines.collect`` and the surrogate trained on them. The first command
+``data/`` (reached through the package's ``shipped_data`` link) holds one folder per
+pack, named in the space's record (:mod:`recommender.spaces.builtin`): Parquet files built
+by ``python -m pipelines.collect`` (``runs``, ``curves``, ``metafeatures``, and the same
+three with ``holdout_`` for held-out tasks), the surrogate trained on them (``model/``,
+``registry.json``); ``SHA256SUMS`` covers them all. The first command
 that needs knowledge about a shipped space in a store that has none loads them, once.
 """
 
@@ -15,14 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelError
-from recommender.training.trainers import TRAINERS
+from recommender.spaces.builtin import BUILTIN_SPACES
 
 if TYPE_CHECKING:
     from recommender.store.base import Store
 
 SHIPPED_SPACE = "tabular_mlp"
-# Space -> file prefix of its pack in data/ (runs, curves, meta-features, model, registry).
-PACKS = {"tabular_mlp": "", "text_finetune": "text_", "image_finetune": "image_"}
 SHIPPED_FORMAT = "shipped"
 ENV_DIR = "RECOMMENDER_SHIPPED_DIR"
 
@@ -34,9 +35,16 @@ def shipped_dir() -> Path:
         return Path(env)
     here = Path(__file__).resolve().parents[1]
     for candidate in (here / "shipped_data", here.parent / "data"):
-        if (candidate / "runs.parquet").exists():
+        if (candidate / "SHA256SUMS").exists():
             return candidate
     return here / "shipped_data"
+
+
+def pack_dir(space: str, root: Path | None = None) -> Path | None:
+    """The folder of ``space``'s pack under ``root`` (default: :func:`shipped_dir`), or
+    ``None`` for a space that ships no pack."""
+    record = BUILTIN_SPACES.get(space)
+    return None if record is None else (root or shipped_dir()) / record.pack
 
 
 def verify(directory: Path | None = None) -> list[str]:
@@ -62,8 +70,8 @@ def has_shipped(store: Store, space: str = SHIPPED_SPACE) -> bool:
 
 def needs_shipped(store: Store, space: str) -> bool:
     """True when ``space`` has a shipped pack and the store has neither its runs nor a model."""
-    prefix = PACKS.get(space)
-    if prefix is None or not (shipped_dir() / f"{prefix}registry.json").exists():
+    pack = pack_dir(space)
+    if pack is None or not (pack / "registry.json").exists():
         return False
     if has_shipped(store, space):
         return False
@@ -73,29 +81,27 @@ def needs_shipped(store: Store, space: str) -> bool:
     )
 
 
-def load_runs_into(
-    store: Store, directory: Path, *, prefix: str = "", space: str = SHIPPED_SPACE
-) -> dict[str, int]:
-    """Ingest ``<prefix>runs.parquet``, its curves and meta-features from ``directory``."""
+def load_runs_into(store: Store, directory: Path, *, space: str = SHIPPED_SPACE) -> dict[str, int]:
+    """Ingest ``runs.parquet``, its curves and meta-features from a pack's ``directory``."""
     import pyarrow.parquet as pq
 
     from recommender.ingest.tables import read_table
 
-    runs = read_table(directory / f"{prefix}runs.parquet", "parquet")
-    curves = pq.read_table(directory / f"{prefix}curves.parquet")
+    runs = read_table(directory / "runs.parquet", "parquet")
+    curves = pq.read_table(directory / "curves.parquet")
     report = store.add_runs(
-        runs.table, source=str(directory / f"{prefix}runs.parquet"), format=SHIPPED_FORMAT,
+        runs.table, source=str(directory / "runs.parquet"), format=SHIPPED_FORMAT,
         checksum=None, space=space, curves=curves,
     )  # fmt: skip
-    mf = read_table(directory / f"{prefix}metafeatures.parquet", "parquet")
+    mf = read_table(directory / "metafeatures.parquet", "parquet")
     store.add_metafeature_table(
-        mf.table, source=str(directory / f"{prefix}metafeatures.parquet"), format="parquet",
+        mf.table, source=str(directory / "metafeatures.parquet"), format="parquet",
         checksum=None, bad_lines=mf.bad_lines,
     )  # fmt: skip
     store.label_tasks(
         runs_source=SHIPPED_FORMAT, space=space,
-        modality=TRAINERS[space].modality,
-        problem_types=_problem_types(directory / f"{prefix}metafeatures.parquet"),
+        modality=BUILTIN_SPACES[space].modality,
+        problem_types=_problem_types(directory / "metafeatures.parquet"),
     )  # fmt: skip
     return {"runs": report.accepted, "tasks": report.tasks, "curve_points": report.curve_points}
 
@@ -134,9 +140,8 @@ def refresh_shipped(store: Store, space: str, directory: Path | None = None) -> 
     """
     from recommender.knowledge.registry import checksum
 
-    prefix = PACKS.get(space)
-    root = directory or shipped_dir()
-    if store.read_only or prefix is None or not (root / f"{prefix}registry.json").exists():
+    pack = pack_dir(space, directory)
+    if store.read_only or pack is None or not (pack / "registry.json").exists():
         return None
     if not has_shipped(store, space):
         return None
@@ -148,9 +153,9 @@ def refresh_shipped(store: Store, space: str, directory: Path | None = None) -> 
     flagged = bool(champions[0]["evaluation"].get("shipped_model"))
     if not flagged and len(rows) != 1:  # stores loaded before the flag: the only model
         return None
-    if checksum(root / f"{prefix}model") == champions[0]["checksum"]:
+    if checksum(pack / "model") == champions[0]["checksum"]:
         return None
-    new_id, _ = _register_pack(store, root, space, replaces=int(model_id))
+    new_id, _ = _register_pack(store, directory or shipped_dir(), space, replaces=int(model_id))
     return (
         f"updated the shipped surrogate for space {space!r} to the installed package's "
         f"(model {new_id}; model {model_id} archived, `recommender models rollback` restores it)"
@@ -171,14 +176,14 @@ def _register_pack(
             "recommender or rebuild it from the repository root: "
             "python -m pipelines.retrain.shipped"
         )
-    prefix = PACKS[space]
-    meta: dict[str, Any] = json.loads((root / f"{prefix}registry.json").read_text())
+    pack = root / BUILTIN_SPACES[space].pack
+    meta: dict[str, Any] = json.loads((pack / "registry.json").read_text())
     model_id = store.next_model_id()
-    target = write_model_dir(store, model_id, lambda d: shutil.copytree(root / f"{prefix}model", d))
+    target = write_model_dir(store, model_id, lambda d: shutil.copytree(pack / "model", d))
     evaluation = {**meta["evaluation"], "shipped_model": True}
     try:
         with store.transaction():  # runs, meta-features and model: all or nothing
-            counts = load_runs_into(store, root, prefix=prefix, space=space)
+            counts = load_runs_into(store, pack, space=space)
             # The data snapshot the model was trained on: the newest batch of its runs.
             _, newest = store.snapshot(meta["space"])
             store.add_model(

@@ -6,7 +6,8 @@ The one place that joins the store to :mod:`recommender.knowledge.ranking`; used
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 from recommender.arguments import check_top_k
 from recommender.errors import DatasetError, ModelError
@@ -17,10 +18,14 @@ from recommender.spaces.space import load_space
 if TYPE_CHECKING:
     from recommender.store.base import Store
 
+# Computes a task's meta-features given the names the model reads (a dataset is then
+# described only as far as the champion needs).
+Describe: TypeAlias = Callable[[Sequence[str]], dict[str, float]]
+
 
 def answer(
     store: Store,
-    metafeatures: dict[str, float] | None,
+    metafeatures: dict[str, float] | Describe | None,
     *,
     space: str,
     top_k: int = 5,
@@ -31,7 +36,8 @@ def answer(
 
     Args:
         store: an open store (writable if ``log``).
-        metafeatures: OpenML-named meta-features of the task (None: ``task``'s stored ones).
+        metafeatures: OpenML-named meta-features of the task (None: ``task``'s stored ones),
+            or a function computing them from the names the champion reads.
         space: space name, as given to ``retrain``.
         top_k: how many configurations to return (fewer when the model knows fewer
             distinct evaluated configurations).
@@ -51,7 +57,8 @@ def answer(
     sp = load_space(space, store)
     if metafeatures is None:
         metafeatures = _stored_metafeatures(store, task)
-    check_metafeatures(metafeatures)
+    if not callable(metafeatures):
+        check_metafeatures(metafeatures)
     check_top_k(top_k)
     loaded = champion(store, sp.name)
     if loaded is None:
@@ -61,6 +68,9 @@ def answer(
             f"no trained model for space {sp.name!r} (store has {n} runs); {hint}run: "
             f"recommender retrain --space {sp.name} --metric METRIC --maximize"
         )
+    if callable(metafeatures):
+        metafeatures = metafeatures(loaded.surrogate.scaler.names)
+        check_metafeatures(metafeatures)
     recs = recommend_with(loaded.surrogate, metafeatures, top_k=top_k)
     query_id = (
         store.log_query(

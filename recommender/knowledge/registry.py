@@ -1,10 +1,11 @@
 """Model registry: every trained surrogate is a ``models`` row plus a checksummed artifact.
 
 Artifacts live in ``models/<store file name>/<model_id>/`` next to the store file (see
-:mod:`recommender.store.artifacts`). ``retrain`` trains a challenger, scores it and the
-champion's recipe on the same leave-task-out folds, and promotes the challenger only if
-its regret is no worse (ties go to the challenger, which has seen the newer data);
-``force`` promotes regardless.
+:mod:`recommender.store.artifacts`). ``retrain`` trains a challenger
+(:mod:`recommender.knowledge.retraining`: it scores the challenger and the champion's
+recipe on the same leave-task-out folds), and the promotion policy here promotes the
+challenger only if its regret is no worse (ties go to the challenger, which has seen the
+newer data); ``force`` promotes regardless.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import ModelError
-from recommender.spaces.space import Space, load_space
+from recommender.spaces.space import load_space
 from recommender.store.artifacts import (
     artifact_path,
     artifact_problem,
@@ -28,12 +29,7 @@ from recommender.store.artifacts import (
     write_model_dir,
 )
 from recommender.surrogate.kinds import model_kind
-from recommender.surrogate.model import (
-    FittedSurrogate,
-    TrainingData,
-    fit_surrogate,
-    load_training_data,
-)
+from recommender.surrogate.model import FittedSurrogate
 
 if TYPE_CHECKING:
     from recommender.store.base import Store
@@ -141,9 +137,8 @@ def train_and_register(
     Raises:
         ModelError: no usable runs for the space and metric.
     """
-    from recommender.fewshot.surrogate import meta_train_noted
     from recommender.knowledge.ranking import rule_note
-    from recommender.surrogate.tuning import choose_settings
+    from recommender.knowledge.retraining import train_challenger, training_data
 
     start = time.perf_counter()
     sp = load_space(space, store)
@@ -156,29 +151,31 @@ def train_and_register(
         and _nothing_new(champ, metric, n_runs, newest, min_new_runs)
     ):
         return _nothing_new_report(report, champ, min_new_runs)
-    data = _training_data(store, sp, metric=metric, maximize=maximize, fidelity=fidelity)
+    data = training_data(store, sp, metric=metric, maximize=maximize, fidelity=fidelity)
     rival = _stored_params(champ) if champ is not None and champ["metric"] == metric else None
-    chosen, report.challenger_eval, champion_eval = choose_settings(
-        data, params=params, tune=tune, champion=rival, seed=seed
-    )
-    if champ is not None and champion_eval is not None:
-        report.champion_id, report.champion_eval = champ["model_id"], champion_eval
-    fitted = fit_surrogate(data, params=chosen, seed=seed)
-    fitted.meta.update(cv=report.challenger_eval, params=chosen)
-    few, few_note = meta_train_noted(data, seed=seed) if fewshot else (None, "")
-    promote_it = (
-        force
-        or not report.champion_eval
-        or (report.challenger_eval["top1_regret"] <= report.champion_eval["top1_regret"])
-    )
+    new = train_challenger(data, params=params, tune=tune, rival=rival, seed=seed, fewshot=fewshot)
+    report.challenger_eval, report.params = new.evaluation, new.params
+    if champ is not None and new.champion_evaluation is not None:
+        report.champion_id, report.champion_eval = champ["model_id"], new.champion_evaluation
+    promote_it = _wins(report, force)
     report.model_id = _register(
-        store, (fitted, few), sp.name, data, newest, promote_it, directory, report
+        store, (new.fitted, new.fewshot), sp.name, data, newest, promote_it, directory, report
     )
     report.status = "promoted" if promote_it else "kept_champion"
-    report.n_tasks, report.params = len(data.tasks), chosen
+    report.n_tasks = len(data.tasks)
     report.duration_s = time.perf_counter() - start
-    report.message = f"{_message(report)}; {rule_note(fitted)}{few_note}"
+    report.message = f"{_message(report)}; {rule_note(new.fitted)}{new.fewshot_note}"
     return report
+
+
+def _wins(report: RetrainReport, force: bool) -> bool:
+    """The promotion policy: forced, the first model, or a regret no worse than the
+    champion's on the same folds."""
+    return (
+        force
+        or not report.champion_eval
+        or report.challenger_eval["top1_regret"] <= report.champion_eval["top1_regret"]
+    )
 
 
 def _nothing_new_report(
@@ -190,16 +187,6 @@ def _nothing_new_report(
         f"{champ['model_id']} (need {max(min_new, 1)})"
     )
     return report
-
-
-def _training_data(store: Store, sp: Space, **kwargs: Any) -> TrainingData:
-    data = load_training_data(store, sp, **kwargs)
-    if len(data.tasks) < 2:
-        raise ModelError(
-            f"retrain learns across tasks: expected runs and meta-features for at least 2 "
-            f"tasks in space {sp.name!r}, got {len(data.tasks)}; ingest runs of more tasks"
-        )
-    return data
 
 
 def _nothing_new(

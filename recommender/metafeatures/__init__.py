@@ -19,7 +19,14 @@ from recommender.metafeatures.catalog import FEATURES, GROUPS, feature_names
 from recommender.metafeatures.prepare import PreparedTable, canonical_subsample, row_hashes
 from recommender.metafeatures.prepare import prepare as _prepare_table
 
-__all__ = ["FEATURES", "GROUPS", "MetaFeatureResult", "compute_metafeatures", "feature_names"]
+__all__ = [
+    "FEATURES",
+    "GROUPS",
+    "MetaFeatureResult",
+    "compute_metafeatures",
+    "feature_names",
+    "groups_computing",
+]
 
 # Rows used by the groups that do not need every row (seeded, row-order independent).
 MAX_ROWS = {"information": 100_000, "pca": 20_000, "landmarkers": 2_000}
@@ -110,6 +117,18 @@ def compute_metafeatures(
             "counts are scaled to the full size"
         )
     return MetaFeatureResult(features, dataset.problem_type, dataset.modality, notes)
+
+
+def groups_computing(modality: str, names: Iterable[str]) -> list[str]:
+    """The groups of ``modality`` that compute any of ``names``, in catalog order (every
+    group when none of the names is known), so a model's features can be computed alone.
+
+    >>> groups_computing("tabular", ["NumberOfInstances", "MeanSkewnessOfNumericAtts"])
+    ['general', 'statistical']
+    """
+    catalog = FEATURES[modality]
+    wanted = {catalog[name].group for name in names if name in catalog}
+    return [g for g in GROUPS[modality] if g in wanted] or list(GROUPS[modality])
 
 
 def _check_groups(modality: str, groups: Iterable[str] | None) -> list[str]:

@@ -147,6 +147,37 @@ class DuckDBStore(RunsStore, TasksStore, ModelsStore):
             df[p] = _decode_json_column(df[p])
         return df.drop(columns=["_params"])
 
+    def param_types(self, space: str) -> dict[str, str]:
+        """``{parameter: int|float|bool|categorical}`` of the runs of ``space``, by name."""
+        rows = self.con.execute(
+            "SELECT name, type FROM param_types WHERE space = ? ORDER BY name", [space]
+        ).fetchall()
+        return {str(n): str(t) for n, t in rows}
+
+    def params_frame(self, space: str, params: list[str]) -> Any:
+        """Every run of ``space`` (any status) as a DataFrame with a column per parameter
+        (missing where the run does not set it)."""
+        select = ", ".join(
+            f"json_extract(params, ${i + 2}) AS {_quote_ident(p)}" for i, p in enumerate(params)
+        )
+        args: list[Any] = [space, *(_json_path(p) for p in params)]
+        df = self.con.execute(
+            f"SELECT {select} FROM runs WHERE space = $1 ORDER BY run_key", args
+        ).df()
+        for p in params:
+            df[p] = _decode_json_column(df[p])
+        return df
+
+    def run_spaces(self) -> list[tuple[str, int, int]]:
+        """``(space, runs, typed parameters)`` of every space holding runs, by name."""
+        rows = self.con.execute(
+            "SELECT r.space, r.n, coalesce(t.k, 0) FROM "
+            "(SELECT space, count(*) AS n FROM runs GROUP BY space) r LEFT JOIN "
+            "(SELECT space, count(*) AS k FROM param_types GROUP BY space) t USING (space) "
+            "ORDER BY r.space"
+        ).fetchall()
+        return [(str(s), int(n), int(k)) for s, n, k in rows]
+
     def count_runs(
         self,
         *,

@@ -155,6 +155,11 @@ class ModelsStore(StoreCore):
         row = self.con.execute("SELECT definition FROM spaces WHERE name = ?", [name]).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
+    def space_source(self, name: str) -> str | None:
+        """Where space ``name`` came from (a file, ``optuna``, ...); ``None`` if not stored."""
+        row = self.con.execute("SELECT source FROM spaces WHERE name = ?", [name]).fetchone()
+        return None if row is None else str(row[0])
+
     def spaces(self) -> list[dict[str, Any]]:
         """Imported spaces: ``{"name", "source", "definition"}``, by name."""
         rows = self.con.execute(

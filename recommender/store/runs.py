@@ -75,31 +75,67 @@ class RunsStore(StoreCore):
             counts = checks.check(con, table, params, metrics, ptypes, bad_lines)
             n_acc, n_dup, n_rej, reasons = counts
             if strict and n_rej:
-                first = reasons[0][0] if reasons else "malformed line"
-                raise IngestError(
-                    f"{source}: {n_rej} bad row(s), first: {first}; --strict refused the whole "
-                    "file, nothing was stored"
-                )
+                _refuse(source, counts)
             row = con.execute("SELECT count(DISTINCT task) FROM _new").fetchall()[0] or (0,)
+            moved, elsewhere = self._stored_elsewhere(space_name, claim=space is not None)
             batch, n_curve = None, 0
             # The same bytes again with nothing new: its rejected rows are already kept.
             repeat = n_acc == 0 and bool(checksum) and self._seen(str(checksum))
-            if not (dry_run or repeat) and (n_acc or n_rej):
+            write = not (dry_run or repeat) and bool(n_acc or n_rej)
+            if write or (moved and not dry_run):
                 note("writing")
                 with self.transaction():
-                    batch = self._write(source, format, checksum, space_name, ptypes, counts,
-                                        bad_lines)  # fmt: skip
-                    if curves is not None and curves.num_rows and n_acc:
+                    if write:
+                        batch = self._write(source, format, checksum, space_name, ptypes,
+                                            counts, bad_lines)  # fmt: skip
+                    if curves is not None and curves.num_rows and n_acc and write:
                         n_curve = self._write_curves(curves)
+                    self._claim(space_name, moved, ptypes)
             return IngestReport(
                 source=source, format=format, accepted=n_acc, duplicates=n_dup, rejected=n_rej,
                 batch=batch, tasks=int(row[0]), curve_points=n_curve, reasons=tuple(reasons),
-                dry_run=dry_run,
+                dry_run=dry_run, space=space_name, moved=moved, elsewhere=elsewhere,
             )  # fmt: skip
         finally:
             con.unregister("_src")
             for t in ("_checked", "_new"):
                 con.execute(f"DROP TABLE IF EXISTS {t}")
+
+    def _stored_elsewhere(
+        self, space: str, *, claim: bool
+    ) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+        """``(moved, elsewhere)``: ``(space, runs)`` of this source's good rows stored
+        under other spaces. With ``claim`` (a space was named), runs in a space named
+        after their parameters (``auto-...``, never imported) move to ``space``."""
+        rows = self.con.execute(
+            "SELECT r.space, count(DISTINCT r.run_key), "
+            "bool_and(r.space LIKE 'auto-%' AND s.name IS NULL) FROM _checked c "
+            "JOIN runs r ON r.run_key = c.run_key LEFT JOIN spaces s ON s.name = r.space "
+            "WHERE c.reason = '' AND r.space <> ? GROUP BY r.space ORDER BY r.space",
+            [space],
+        ).fetchall()
+        moved = tuple((str(s), int(n)) for s, n, auto in rows if claim and auto)
+        elsewhere = tuple((str(s), int(n)) for s, n, auto in rows if not (claim and auto))
+        return moved, elsewhere
+
+    def _claim(self, space: str, moved: Sequence[tuple[str, int]], ptypes: dict[str, str]) -> None:
+        """Move this source's runs out of the ``moved`` spaces into ``space``, typed."""
+        for old, _ in moved:
+            self.con.execute(
+                "UPDATE runs SET space = ? WHERE space = ? AND run_key IN "
+                "(SELECT run_key FROM _checked WHERE reason = '')",
+                [space, old],
+            )
+        if moved and ptypes:
+            self._add_param_types(space, ptypes)
+
+    def _add_param_types(self, space: str, ptypes: dict[str, str]) -> None:
+        # One statement for all columns (row by row, a wide file took minutes).
+        self.con.execute(
+            "INSERT INTO param_types (space, name, type) "
+            "SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING",
+            [space, [col[len("param.") :] for col in ptypes], list(ptypes.values())],
+        )
 
     def _seen(self, checksum: str) -> bool:
         row = self.con.execute("SELECT count(*) FROM batches WHERE checksum = ?", [checksum])
@@ -130,12 +166,7 @@ class RunsStore(StoreCore):
             [space, fmt, batch],
         )
         if ptypes and n_acc:
-            # One statement for all columns (row by row, a wide file took minutes).
-            con.execute(
-                "INSERT INTO param_types (space, name, type) "
-                "SELECT ?, unnest(?::VARCHAR[]), unnest(?::VARCHAR[]) ON CONFLICT DO NOTHING",
-                [space, [col[len("param.") :] for col in ptypes], list(ptypes.values())],
-            )
+            self._add_param_types(space, ptypes)
         if n_rej > len(bad_lines):
             con.execute(
                 "INSERT INTO rejected (batch_id, line, raw, reason) "
@@ -227,6 +258,15 @@ class RunsStore(StoreCore):
         ).fetchone()  # fmt: skip
         assert row is not None  # RETURNING gives the row it inserted
         return int(row[0])
+
+
+def _refuse(source: str, counts: CheckCounts) -> None:
+    """``--strict`` found bad rows."""
+    first = counts[3][0][0] if counts[3] else "malformed line"
+    raise IngestError(
+        f"{source}: {counts[2]} bad row(s), first: {first}; --strict refused the whole "
+        "file, nothing was stored"
+    )
 
 
 def _require_columns(source: str, cols: list[str], metrics: list[str]) -> None:

@@ -2,8 +2,8 @@
 
 ``TRAINERS`` maps a space name to its :class:`Trainer`: the dataset modality it trains
 on, the epochs a validation run uses when none are asked for, the default configuration
-(the values it fills in for parameters a config leaves out; they equal the space's
-declared defaults) and ``train``, which runs one config and returns a
+(the values it fills in for parameters a config leaves out: for a built-in space, the
+defaults its JSON declares) and ``train``, which runs one config and returns a
 :class:`~recommender.training.common.TrainResult` with the per-epoch learning curve.
 
     >>> TRAINERS["tabular_mlp"].modality, TRAINERS["tabular_mlp"].default_epochs
@@ -22,9 +22,11 @@ like a spent time budget), which is what a pruner needs. ``options`` are the tra
 own (``compile_model`` for tabular; ``model_path``, ``max_length``, ``max_steps`` for
 text; ``weights_path``, ``image_size``, ``max_steps`` for images).
 
-Adding a trainer: write a function with the signature above (reuse
-:mod:`recommender.training.common` for splits, metrics and the epoch loop), ship its
-space as ``recommender/spaces/NAME.json``, and register it::
+The built-in trainers are made from the records in :mod:`recommender.spaces.builtin`
+(space, modality, trainer function, default epochs, pack folder). Adding a trainer:
+write a function with the signature above (reuse :mod:`recommender.training.common` for
+splits, metrics and the epoch loop), ship its space as ``recommender/spaces/NAME.json``
+with a record in ``spaces/builtin.py``, or register it from your own package::
 
     register(BuiltinTrainer(
         space="my_space", modality="tabular", default_epochs=5,
@@ -41,11 +43,12 @@ imported variant of a built-in space), the trainer of the dataset's modality is 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from recommender.errors import RecommenderError, SpaceError
+from recommender.spaces.builtin import BUILTIN, BuiltinSpace
 
 if TYPE_CHECKING:
     from recommender.datasets.loading import Dataset
@@ -98,8 +101,16 @@ class BuiltinTrainer:
     space: str
     modality: str
     default_epochs: int
-    defaults: Mapping[str, Any]
+    defaults: Mapping[str, Any] = field(repr=False)
     target: str = field(repr=False)
+
+    @classmethod
+    def of(cls, space: BuiltinSpace) -> BuiltinTrainer:
+        """The trainer of a built-in space; its defaults are those its JSON declares."""
+        return cls(
+            space.name, space.modality, space.default_epochs, _DeclaredDefaults(space.name),
+            space.trainer,
+        )  # fmt: skip
 
     def train(
         self,
@@ -123,49 +134,34 @@ class BuiltinTrainer:
         return result
 
 
-TABULAR_MLP = BuiltinTrainer(
-    space="tabular_mlp",
-    modality="tabular",
-    default_epochs=10,
-    defaults={
-        "learning_rate": 1e-3,
-        "batch_size": 128,
-        "weight_decay": 1e-4,
-        "num_layers": 2,
-        "max_units": 256,
-        "max_dropout": 0.1,
-        "optimizer": "adamw",
-        "momentum": 0.9,
-        "warmup_frac": 0.05,
-    },
-    target="recommender.training.tabular:train_tabular",
-)
-TEXT_FINETUNE = BuiltinTrainer(
-    space="text_finetune",
-    modality="text",
-    default_epochs=2,
-    defaults={
-        "learning_rate": 1e-4,
-        "weight_decay": 1e-2,
-        "batch_size": 32,
-        "warmup_frac": 0.1,
-        "frozen_layers": 4,
-    },
-    target="recommender.training.text:train_text",
-)
-IMAGE_FINETUNE = BuiltinTrainer(
-    space="image_finetune",
-    modality="image",
-    default_epochs=3,
-    defaults={
-        "learning_rate": 1e-3,
-        "weight_decay": 1e-4,
-        "batch_size": 32,
-        "augmentation": 0.3,
-        "frozen_fraction": 0.75,
-    },
-    target="recommender.training.image:train_image",
-)
+class _DeclaredDefaults(Mapping[str, Any]):
+    """The defaults a built-in space's JSON declares, read on first use."""
+
+    def __init__(self, space: str) -> None:
+        self._space = space
+        self._values: dict[str, Any] | None = None
+
+    def _read(self) -> dict[str, Any]:
+        if self._values is None:
+            from recommender.spaces.space import builtin_space
+
+            self._values = {p.name: p.default for p in builtin_space(self._space).params}
+        return self._values
+
+    def __getitem__(self, name: str) -> Any:
+        return self._read()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+
+BUILTIN_TRAINERS = {space.name: BuiltinTrainer.of(space) for space in BUILTIN}
+TABULAR_MLP = BUILTIN_TRAINERS["tabular_mlp"]
+TEXT_FINETUNE = BUILTIN_TRAINERS["text_finetune"]
+IMAGE_FINETUNE = BUILTIN_TRAINERS["image_finetune"]
 
 TRAINERS: dict[str, Trainer] = {}
 
@@ -176,7 +172,7 @@ def register(trainer: Trainer) -> Trainer:
     return trainer
 
 
-for _builtin in (TABULAR_MLP, TEXT_FINETUNE, IMAGE_FINETUNE):
+for _builtin in BUILTIN_TRAINERS.values():
     register(_builtin)
 
 

@@ -157,9 +157,14 @@ class Processes:
         return [f for f in pending if f.done() and not f.cancelled() and f.exception() is None]
 
     def stop(self) -> None:
-        """Cancel queued calls and end the workers now, without waiting for running calls."""
-        # shutdown() forgets the worker processes: take them first.
+        """Cancel queued calls and end the workers now, without waiting for running calls.
+
+        Returns once the pool has released its queues (and their named semaphores), so a
+        process that leaves right after (the command line after Ctrl-C) leaks none.
+        """
+        # shutdown() forgets the worker processes and the pool's manager thread: take them.
         processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        manager = getattr(self.pool, "_executor_manager_thread", None)
         self.pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             with contextlib.suppress(Exception):
@@ -172,6 +177,8 @@ class Processes:
                 if process.is_alive():
                     process.kill()
                     process.join(timeout=5)
+        if manager is not None:  # with the workers gone it closes the queues and ends
+            manager.join(timeout=5)
 
 
 def _ignore_sigint() -> None:

@@ -10,11 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from recommender.cli import cli
-from recommender.knowledge.packs import PACKS, shipped_dir
+from recommender.knowledge.packs import shipped_dir
+from recommender.spaces.builtin import BUILTIN_SPACES
 from recommender.tables import format_table, wrap_items
 
 FALLBACK = "No per-dataset signal: in cross-validation the model could not tell"
-SHIPPED = [s for s, prefix in PACKS.items() if (shipped_dir() / f"{prefix}model").is_dir()]
+SHIPPED = [s for s, r in BUILTIN_SPACES.items() if (shipped_dir() / r.pack / "model").is_dir()]
 
 
 def test_the_tabular_and_text_packs_ship() -> None:
@@ -24,7 +25,7 @@ def test_the_tabular_and_text_packs_ship() -> None:
 @pytest.mark.parametrize("space", SHIPPED)
 def test_table_fits_100_columns_on_a_fresh_store(space: str, db_path: Path, tmp_path: Path) -> None:
     """Each shipped space, from one of its own tasks' meta-features, on a fresh store."""
-    frame = pd.read_parquet(shipped_dir() / f"{PACKS[space]}metafeatures.parquet")
+    frame = pd.read_parquet(shipped_dir() / BUILTIN_SPACES[space].pack / "metafeatures.parquet")
     features = frame.drop(columns=["task", "problem_type"]).iloc[0].dropna().to_dict()
     mf = tmp_path / "mf.json"
     mf.write_text(json.dumps(features))

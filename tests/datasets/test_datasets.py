@@ -177,3 +177,15 @@ def test_subsample_keeps_every_class_and_size(counts: list[int], n: int, seed: i
     assert np.all(np.diff(idx) > 0)
     if n >= len(counts):
         assert set(y[idx]) == set(y)
+
+
+def test_bundled_csv_tables_equal_scikit_learns() -> None:
+    import sklearn.datasets
+
+    from recommender.datasets.bundled import CSV_COLUMNS, bundled_frame
+
+    for short in CSV_COLUMNS:
+        ours, target = bundled_frame(f"sklearn:{short}")
+        theirs = getattr(sklearn.datasets, f"load_{short}")(as_frame=True).frame
+        assert target == "target"
+        pd.testing.assert_frame_equal(ours, theirs)

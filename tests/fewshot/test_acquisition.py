@@ -3,7 +3,9 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.fewshot import FewShotSurrogate, FewShotTuner
-from recommender.fewshot.acquisition import config_key, expected_improvement, propose
+from recommender.fewshot.acquisition import expected_improvement, propose
+from recommender.fewshot.encoding import config_key
+from recommender.fewshot.mixture import ensemble_posterior
 from recommender.spaces.space import builtin_space
 
 from .conftest import metafeatures_for, task_response
@@ -37,7 +39,7 @@ def test_proposals_are_valid_configs_and_never_repeat(surrogate: FewShotSurrogat
 
 
 def test_propose_skips_every_seen_candidate(surrogate: FewShotSurrogate) -> None:
-    post = surrogate.adapt(surrogate.pool_[:3], [0.5, 0.6, 0.7])
+    post = ensemble_posterior(surrogate, surrogate.pool_[:4], np.array([0.5, 0.6, 0.7, 0.4]))
     pool = surrogate.pool_[:10]
     seen = {config_key(r) for r in pool}
     picked = propose(post, pool, seen, np.random.default_rng(0))
@@ -93,3 +95,22 @@ def test_pending_configs_are_neither_repeated_nor_waited_for(
             config_key(r) for r in space.encode(running)
         }
         running.append(s.config)
+
+
+def test_the_search_leaves_the_stored_configs(surrogate: FewShotSurrogate) -> None:
+    space = builtin_space("tabular_mlp")
+    pool = surrogate.pool_[-5:]  # a store that ran five poor configurations
+    stored = max(task_response(c, 3e4) for c in space.decode(pool))
+    tuner = FewShotTuner(surrogate, pool=pool)
+    observed: list[tuple[dict[str, object], float]] = []
+    rng = np.random.default_rng(0)
+    for _ in range(15):
+        s = tuner.suggest(observed, rng=rng)
+        assert s is not None
+        observed.append((s.config, task_response(s.config, 3e4)))
+    assert max(v for _, v in observed) > stored + 0.01
+    # The first five were the stored ones (hedges); searching those alone ends there.
+    assert {config_key(r) for r in tuner.encode([c for c, _ in observed[:5]])} == {
+        config_key(r) for r in pool
+    }
+    assert FewShotTuner(surrogate, pool=pool, whole_space=False).suggest(observed[:5]) is None

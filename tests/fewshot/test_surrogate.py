@@ -13,7 +13,7 @@ from recommender.fewshot.surrogate import fill
 from recommender.surrogate.model import TrainingData
 from recommender.surrogate.normalize import normalize_values
 
-from .conftest import N_TASKS
+from .conftest import N_TASKS, sizes, task_response
 
 
 def _task(data: TrainingData, task: str) -> tuple[np.ndarray, np.ndarray]:
@@ -46,38 +46,28 @@ def test_meta_training_lowers_heldout_nll(training_data: TrainingData) -> None:
     )
 
 
-def test_posterior_mean_interpolates_observations(
+def test_scenarios_predict_each_task_where_it_did_not_run(
     surrogate: FewShotSurrogate, training_data: TrainingData
 ) -> None:
-    x, v = _task(training_data, "t3")
-    post = surrogate.adapt(x[:12], v[:12], surrogate.task_vector(None))
-    mu, sd = post.predict(x[:12])
-    prior = surrogate.adapt(x[:0], v[:0])
-    mu0, _ = prior.predict(x[:12])
-    # On the task's own scale: closer to what was observed than before observing it.
-    assert (
-        np.abs(mu - post.u_obs).mean()
-        < 0.5 * np.abs(mu0 - (v[:12] - post.offset) / post.scale).mean()
-    )
-    assert np.corrcoef(mu, post.u_obs)[0, 1] > 0.9
-    assert (sd > 0).all()
+    space = surrogate.space_
+    fresh = space.sample(64, seed=123)  # configurations no task ran
+    truth = np.array([[task_response(c, size) for c in fresh] for size in sizes()])
+    untrained = FewShotSurrogate(n_steps=0, seed=0).fit(training_data)
 
+    def agreement(model: FewShotSurrogate) -> float:
+        s = model.scenario_scores(space.encode(fresh))
+        assert s.shape == (N_TASKS, 64) and np.isfinite(s).all()
+        return float(np.mean([np.corrcoef(s[t], truth[t])[0, 1] for t in range(N_TASKS)]))
 
-def test_adapt_with_no_observations_uses_the_prior(surrogate: FewShotSurrogate) -> None:
-    post = surrogate.adapt(np.empty((0, len(surrogate.space_.feature_names))), [])
-    mu, sd = post.predict(surrogate.pool_[:5])
-    assert mu.shape == sd.shape == (5,)
-    assert post.scale > 0
+    assert agreement(surrogate) > agreement(untrained) + 0.1
 
 
 def test_save_load_round_trip(surrogate: FewShotSurrogate, tmp_path: Path) -> None:
     files = surrogate.save(tmp_path / "m")
     assert {f.name for f in files} == {"fewshot.safetensors", "fewshot.json"}
     loaded = FewShotSurrogate.load(tmp_path / "m")
-    x = surrogate.pool_[:20]
-    a = surrogate.adapt(x[:5], np.linspace(0.5, 0.9, 5)).predict(x)
-    b = loaded.adapt(x[:5], np.linspace(0.5, 0.9, 5)).predict(x)
-    np.testing.assert_allclose(a[0], b[0], rtol=1e-9)
+    x = surrogate.space_.encode(surrogate.space_.sample(20, seed=3))
+    np.testing.assert_allclose(loaded.scenario_scores(x), surrogate.scenario_scores(x), rtol=1e-9)
     np.testing.assert_allclose(loaded.pool_, surrogate.pool_)
 
 
@@ -88,7 +78,7 @@ def test_load_refuses_a_missing_model(tmp_path: Path) -> None:
 
 def test_unfitted_and_too_few_tasks(training_data: TrainingData) -> None:
     with pytest.raises(NotFittedError):
-        FewShotSurrogate().adapt([], [])
+        FewShotSurrogate().scenario_scores(np.zeros((1, 4)))
     with pytest.raises(ModelError, match="at least 2 tasks"):
         FewShotSurrogate(n_steps=1).fit(training_data.subset(training_data.tasks[:1]))
     assert len(training_data.tasks) == N_TASKS

@@ -26,7 +26,7 @@ def test_shipped_files_are_intact() -> None:
     assert verify() == []
     import pandas as pd
 
-    runs = pd.read_parquet(shipped_dir() / "runs.parquet")
+    runs = pd.read_parquet(shipped_dir() / "tabular" / "runs.parquet")
     assert runs["task"].nunique() >= 40
     assert runs.groupby("task").size().min() >= 64
 
@@ -64,14 +64,14 @@ def _newer_pack(tmp_path: Path) -> Path:
 
     copy = tmp_path / "data"
     shutil.copytree(shipped_dir(), copy)
-    sidecar = copy / "model" / "model.json"
+    sidecar = copy / "tabular" / "model" / "model.json"
     obj = json.loads(sidecar.read_text())
     obj["meta"]["note"] = "a newer release"
     sidecar.write_text(json.dumps(obj))
     lines = []
     for line in (copy / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split(maxsplit=1)
-        if name.strip() == "model/model.json":
+        if name.strip() == "tabular/model/model.json":
             digest = hashlib.sha256(sidecar.read_bytes()).hexdigest()
         lines.append(f"{digest}  {name.strip()}")
     (copy / "SHA256SUMS").write_text("\n".join(lines) + "\n")
@@ -106,10 +106,10 @@ def test_a_newer_shipped_model_replaces_the_shipped_champion_only(
 def test_corrupt_shipped_files_are_refused(store: DuckDBStore, tmp_path: Path) -> None:
     copy = tmp_path / "data"
     shutil.copytree(shipped_dir(), copy)
-    with (copy / "runs.parquet").open("r+b") as fh:
+    with (copy / "tabular" / "runs.parquet").open("r+b") as fh:
         fh.seek(100)
         fh.write(b"garbage")
-    assert verify(copy) == ["runs.parquet"]
+    assert verify(copy) == ["tabular/runs.parquet"]
     with pytest.raises(ModelError, match="missing or corrupt"):
         load_shipped(store, copy)
     assert store.info()["runs"] == 0

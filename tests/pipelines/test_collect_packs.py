@@ -38,7 +38,7 @@ def _train(dataset: Any, config: dict[str, Any], *, epochs: int, seed: int) -> A
 
 
 def _toy_pack() -> packs.Pack:
-    return packs.Pack("toy", "tabular_mlp", "toy_", 2, lambda: list(TASKS), _load, _train,
+    return packs.Pack("toy", "tabular_mlp", 2, lambda: list(TASKS), _load, _train,
                       lambda: {"toy_c"})  # fmt: skip
 
 
@@ -73,22 +73,23 @@ def test_write_pack_files_load_into_a_store(
 
     monkeypatch.setattr(evaluate, "TUNING_GRID", (FAST,))
     work, out = tmp_path / "work", tmp_path / "data"
+    pack = out / "tabular"  # the folder the toy pack's space names
     packs.collect_pack(toy, work, configs=2, seed=0, workers=1, executor="process")
     summary = write_pack(toy, work, out)
     assert summary == {"runs": 6, "tasks": 2, "holdout_runs": 3, "holdout_tasks": 1,
                        "incomplete_tasks": 0}  # fmt: skip
-    runs = pd.read_parquet(out / "toy_runs.parquet")
+    runs = pd.read_parquet(pack / "runs.parquet")
     assert sorted(runs["task"].unique()) == ["toy_a", "toy_b"]
     assert {"param.learning_rate", "metric.val_score", "fidelity"} <= set(runs.columns)
-    curves = pd.read_parquet(out / "toy_curves.parquet")
+    curves = pd.read_parquet(pack / "curves.parquet")
     assert set(curves["step"]) == {1.0, 2.0} and set(curves["run_id"]) == set(runs["run_id"])
-    held = pd.read_parquet(out / "toy_holdout_runs.parquet")
+    held = pd.read_parquet(pack / "holdout_runs.parquet")
     assert set(held["task"]) == {"toy_c"}
-    registry = json.loads((out / "toy_registry.json").read_text())
+    registry = json.loads((pack / "registry.json").read_text())
     assert registry["space"] == "tabular_mlp" and registry["n_tasks"] == 2
-    assert (out / "toy_model").is_dir() and verify(out) == []
+    assert (pack / "model").is_dir() and verify(out) == []
     with DuckDBStore(":memory:") as store:
-        counts = load_runs_into(store, out, prefix="toy_", space="tabular_mlp")
+        counts = load_runs_into(store, pack, space="tabular_mlp")
     assert counts["runs"] == 6 and counts["tasks"] == 2
 
 
@@ -97,8 +98,8 @@ def test_write_pack_skips_unfinished_tasks(toy: packs.Pack, tmp_path: Path) -> N
                        only=["toy_a", "toy_b"])  # fmt: skip
     path = tmp_path / "runs" / "toy_b.jsonl"
     path.write_text("\n".join(path.read_text().splitlines()[:1]) + "\n")
-    (tmp_path / "out").mkdir()
-    stale = tmp_path / "out" / "toy_holdout_runs.parquet"  # an earlier collection's
+    (tmp_path / "out" / "tabular").mkdir(parents=True)
+    stale = tmp_path / "out" / "tabular" / "holdout_runs.parquet"  # an earlier collection's
     stale.write_bytes(b"old")
     summary = write_pack(toy, tmp_path, tmp_path / "out", train_model=False)
     assert summary["tasks"] == 1 and summary["incomplete_tasks"] == 1

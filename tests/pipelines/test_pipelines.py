@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.knowledge.packs import PACKS
+from recommender.spaces.builtin import BUILTIN_SPACES as PACKS
 from recommender.spaces.space import builtin_spaces
 from recommender.training.trainers import TRAINERS
 

@@ -192,7 +192,7 @@ def test_a_new_store_loads_the_shipped_pack_and_its_fewshot_model(tmp_path: Path
 
     from recommender.knowledge.packs import shipped_dir
 
-    row = pd.read_parquet(shipped_dir() / "image_holdout_metafeatures.parquet").iloc[0]
+    row = pd.read_parquet(shipped_dir() / "image" / "holdout_metafeatures.parquet").iloc[0]
     mf = {k: float(v) for k, v in row.items() if isinstance(v, float) and np.isfinite(v)}
     db = tmp_path / "new.duckdb"
     with pytest.warns(UserWarning, match="loaded the shipped knowledge"):
