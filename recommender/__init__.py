@@ -8,10 +8,11 @@ From Python::
     print(recommender.recommend(pd.read_csv("train.csv"), target="label", top_k=3))
     recommender.describe(pd.read_csv("train.csv"), target="label")  # {OpenML name: value}
 
-The functions live in :mod:`recommender.api`, which also has ``evaluate``, ``validate``,
-``tune`` and ``spaces`` (here those names belong to the package's modules and folders). The
-command line is ``recommender`` (:mod:`recommender.cli`). Both are imported on first
-use, so ``import recommender`` and ``recommender --help`` stay fast.
+Every command is a function here (``recommend``, ``describe``, ``validate``, ``tune``,
+``retrain``, ``evaluate``, ...); they live in :mod:`recommender.api`, which also has
+``spaces`` (here that name is the package's folder of built-in spaces). The command line
+is ``recommender`` (:mod:`recommender.cli`). Both are imported on first use, so
+``import recommender`` and ``recommender --help`` stay fast.
 """
 
 from __future__ import annotations
@@ -21,24 +22,30 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from recommender.api import (
         describe,
+        evaluate,
         import_space,
         models,
         promote,
         recommend,
         retrain,
         rollback,
+        tune,
+        validate,
     )
 
-# Names of recommender.api offered here. Not "evaluate", "validate", "tune" or "spaces": those
-# name a submodule or package folder, and importing one rebinds its name on the package.
+# Names of recommender.api offered here. Not "spaces": that names a package folder, and
+# importing it rebinds its name on the package (so no submodule may take one of these).
 __all__ = [
     "describe",
+    "evaluate",
     "import_space",
     "models",
     "promote",
     "recommend",
     "retrain",
     "rollback",
+    "tune",
+    "validate",
 ]
 
 

@@ -89,7 +89,9 @@ def query(
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if out.returncode != 0:
         raise SystemExit(f"query failed ({' '.join(cmd)}):\n{out.stderr}")
-    return elapsed, cpu, [r["config"] for r in json.loads(out.stdout)]
+    answer = json.loads(out.stdout)  # a list before recommend --json became an object
+    rows = answer["recommendations"] if isinstance(answer, dict) else answer
+    return elapsed, cpu, [r["config"] for r in rows]
 
 
 def importtime(db: Path, mf: Path, space: str, env: dict[str, str], top: int = 12) -> None:

@@ -143,7 +143,7 @@ def _validate_timed(data: Any, n: int, args: argparse.Namespace, epochs: int) ->
     import threading
 
     from recommender.store import DuckDBStore
-    from recommender.validate.runner import run_validation
+    from recommender.validation.runner import run_validation
 
     baselines = [("default", 1)] + ([("random", n - 1)] if n > 1 else [])
     peak: list[float] = []

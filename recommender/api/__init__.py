@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from recommender.knowledge.ranking import RecommendResult
     from recommender.knowledge.registry import RetrainReport
     from recommender.metafeatures import MetaFeatureResult
-    from recommender.validate.runner import OnResult, ValidationReport
+    from recommender.validation.runner import OnResult, ValidationReport
 
 __all__ = [
     "describe",
@@ -370,11 +370,11 @@ def validate(
         on_result: called with each outcome as it finishes.
 
     Returns:
-        A :class:`~recommender.validate.runner.ValidationReport`.
+        A :class:`~recommender.validation.runner.ValidationReport`.
     """
     from recommender.store import open_store
     from recommender.training.trainers import default_space_for
-    from recommender.validate.runner import check_request, parse_baselines, run_validation
+    from recommender.validation.runner import check_request, parse_baselines, run_validation
 
     note = on_note or logger.info
     seed = check_validate_args(top_k, epochs, budget_s, executor, parallel, seed)
@@ -393,7 +393,7 @@ def validate(
             on_result=on_result, on_note=note,
         )  # fmt: skip
     if report is not None:
-        from recommender.validate.report import write_report
+        from recommender.validation.report import write_report
 
         write_report(result, Path(report))
         note(f"Report written to {report}")

@@ -48,6 +48,13 @@ def ingest(
         )  # fmt: skip
 
 
+def ingest_formats() -> list[str]:
+    """The formats :func:`ingest` reads (``recommender.ingest.register_reader`` adds one)."""
+    from recommender.ingest import READERS
+
+    return list(READERS)
+
+
 def tasks(
     *, db: str | Path | None = None, lock_timeout: float | None = None
 ) -> list[dict[str, Any]]:

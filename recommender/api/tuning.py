@@ -85,7 +85,7 @@ def tune(
     from recommender.store import open_store
     from recommender.training.trainers import trainer_for
     from recommender.tuning.loop import default_pruner, run_tune
-    from recommender.validate.runner import check_request
+    from recommender.validation.runner import check_request
 
     note = on_note or logger.info
     budget, epochs, seed = _check_arguments(budget, epochs, study, seed)
@@ -126,7 +126,7 @@ def _check_arguments(
     """``budget``, ``epochs`` and ``seed`` as ints, checked with ``study`` before anything
     is read."""
     from recommender.datasets.loading import check_seed
-    from recommender.validate.plan import MAX_EPOCHS  # validate's bound, per trial
+    from recommender.validation.plan import MAX_EPOCHS  # validate's bound, per trial
 
     budget = check_int("budget", budget, high=MAX_BUDGET)
     if epochs is not None:

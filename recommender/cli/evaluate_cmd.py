@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import click
@@ -58,3 +59,4 @@ def evaluate(
         echo_json(result.as_dict())
         return
     echo_table(result.rows + [{"task": "MEAN", **result.means()}])
+    click.echo("\n" + textwrap.fill(result.what_it_measures(), width=100))

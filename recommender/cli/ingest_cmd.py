@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from recommender.cli.options import db_option, echo_json, echo_note, echo_table, json_option
+from recommender.cli.options import (
+    Registered,
+    db_option,
+    echo_json,
+    echo_note,
+    echo_table,
+    ingest_formats,
+    json_option,
+)
 
 if TYPE_CHECKING:
     from recommender.types import IngestReport
@@ -19,7 +27,7 @@ if TYPE_CHECKING:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "tsv", "jsonl", "parquet", "mlflow", "optuna"]),
+    type=Registered(ingest_formats),
     help="Force the format (default: from the suffix, URL or contents).",
 )
 @click.option(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,22 +33,33 @@ def db_option(f: F) -> F:
     )(f)
 
 
-class SurrogateKind(click.Choice):
-    """The surrogate kinds registered in :mod:`recommender.surrogate.kinds`, read when the
-    option is parsed or shown, so a kind added with ``register_kind`` can be chosen."""
+class Registered(click.Choice):
+    """The names of a registry, read when the option is parsed or shown, so that what is
+    registered later (``register_kind``, ``register_reader``) can be chosen."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: Callable[[], Iterable[str]]) -> None:
+        self._names = names
         super().__init__(())
 
     @property  # type: ignore[override]
     def choices(self) -> tuple[str, ...]:
-        from recommender.surrogate.kinds import KINDS
-
-        return tuple(KINDS)
+        return tuple(self._names())
 
     @choices.setter
     def choices(self, value: object) -> None:
-        """Ignored: the registry is the one list of kinds."""
+        """Ignored: the registry is the one list of names."""
+
+
+def surrogate_kinds() -> Iterable[str]:
+    from recommender.surrogate.kinds import KINDS
+
+    return KINDS
+
+
+def ingest_formats() -> Iterable[str]:
+    from recommender.api.store import ingest_formats as formats
+
+    return formats()
 
 
 def model_option(f: F) -> F:
@@ -56,7 +67,7 @@ def model_option(f: F) -> F:
     return click.option(
         "--model",
         "model_kind",
-        type=SurrogateKind(),
+        type=Registered(surrogate_kinds),
         default="xgboost",
         show_default=True,
         help="Surrogate kind: xgboost (XGBoost), forest (extra-trees) or a registered one.",

@@ -52,6 +52,6 @@ def recommend(
         db=db, lock_timeout=lock_timeout, on_note=echo_note,
     )  # fmt: skip
     if as_json:
-        echo_json(result.as_dicts())
+        echo_json(result.as_dict())
         return
     click.echo(str(result))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from recommender.errors import DatasetError, ModelError
+from recommender.errors import DatasetError, InvalidArgumentError, ModelError
 from recommender.fewshot.surrogate import FewShotSurrogate, meta_train
 
 _CACHE: dict[tuple[str, str, int], FewShotSurrogate] = {}
@@ -35,7 +35,7 @@ def load_tuner_parts(
     space: str,
     *,
     metafeatures: dict[str, float] | None = None,
-    dataset: str | Path | None = None,
+    dataset: Any = None,
     target: str | None = None,
     db: str | Path | None = None,
     zero_shot_k: int = 5,
@@ -89,14 +89,38 @@ def tuner_parts(
     return TunerParts(surrogate, metafeatures, [r.config for r in zero_shot], prior)
 
 
-def dataset_metafeatures(dataset: str | Path, target: str | None) -> dict[str, float]:
-    """Meta-features of a dataset file (see ``recommender describe``)."""
-    from recommender.datasets.loading import load_dataset
+def dataset_metafeatures(dataset: Any, target: str | None) -> dict[str, float]:
+    """Meta-features of a DataFrame, a dataset file or a bundled dataset (see
+    ``recommender describe``).
+
+    Raises:
+        InvalidArgumentError: ``dataset`` is none of those.
+        DatasetError: it cannot be read or described.
+    """
+    import pandas as pd
+
+    from recommender.datasets.labels import default_target
+    from recommender.datasets.loading import dataset_from_frame, load_dataset
     from recommender.metafeatures import compute_metafeatures
 
-    result = compute_metafeatures(load_dataset(dataset, target))
+    if isinstance(dataset, pd.DataFrame):
+        if len(dataset) < 2:
+            raise DatasetError(
+                f"dataset: expected a DataFrame of at least 2 labelled rows, got "
+                f"{len(dataset)}; pass the training data"
+            )
+        loaded = dataset_from_frame(dataset, target or default_target(dataset), name="dataframe")
+    elif isinstance(dataset, str | Path):
+        loaded = load_dataset(dataset, target)
+    else:
+        raise InvalidArgumentError(
+            "dataset: expected a pandas DataFrame, a dataset file or a bundled dataset such "
+            f"as 'sklearn:iris', got {type(dataset).__name__}; pass one of those, or "
+            "metafeatures={name: value}"
+        )
+    result = compute_metafeatures(loaded)
     if not result.features:
-        raise DatasetError(f"{dataset}: no meta-features could be computed; check the file")
+        raise DatasetError(f"{loaded.name}: no meta-features could be computed; check the data")
     return result.features
 
 

@@ -1,5 +1,9 @@
 """Raw experiment logs -> checked runs -> the store.
 
+Each format has its reader in ``READERS`` (``register_reader`` adds one): a function
+``(store, source, format, options) -> IngestReport`` that reads the source into the
+canonical run table and hands it to the store, which checks, quarantines and commits.
+
 >>> from recommender.store import DuckDBStore
 >>> store = DuckDBStore(":memory:")
 >>> report = ingest(store, "runs.csv")  # doctest: +SKIP
@@ -10,24 +14,50 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sqlite3
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from recommender.errors import IngestError
 from recommender.ingest.checks import Progress
 from recommender.ingest.mapping import apply_mapping, load_mapping
 from recommender.ingest.metafeature_table import ingest_metafeature_table
-from recommender.ingest.tables import read_table, table_format
+from recommender.ingest.tables import TABLE_FORMATS, read_table, table_format
 from recommender.types import IngestReport
 
 if TYPE_CHECKING:
     from recommender.ingest.trackers import Study
     from recommender.store.base import Store
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet", "mlflow", "optuna")
+__all__ = ["FORMATS", "READERS", "Options", "detect_format", "ingest", "register_reader"]
 
-__all__ = ["FORMATS", "detect_format", "ingest"]
+
+@dataclass(frozen=True)
+class Options:
+    """What one ``ingest`` asked for, as its format's reader receives it."""
+
+    kind: str
+    space: str | None
+    mapping: dict[str, Any] | None
+    task: str | None
+    task_column: str | None
+    task_tag: str | None
+    strict: bool
+    dry_run: bool
+    encoding: str | None
+    checksum: str | None
+    progress: Progress
+
+
+Reader: TypeAlias = Callable[["Store", str, str, Options], IngestReport]
+READERS: dict[str, Reader] = {}
+
+
+def register_reader(fmt: str, reader: Reader) -> Reader:
+    """Make ``reader`` ingest sources of format ``fmt`` (``--format fmt``); return it."""
+    READERS[fmt] = reader
+    return reader
 
 
 def detect_format(source: str) -> str:
@@ -55,7 +85,7 @@ def detect_format(source: str) -> str:
         return _sqlite_kind(path, source)
     raise IngestError(
         f"cannot tell the format of {source} from its suffix {suffix or '(none)'}; "
-        f"pass --format with one of {', '.join(FORMATS)}"
+        f"pass --format with one of {', '.join(READERS)}"
     )
 
 
@@ -135,39 +165,39 @@ def ingest(
     """
     src = str(source)
     fmt = format or detect_format(src)
-    if fmt not in FORMATS:
-        raise IngestError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if fmt not in READERS:
+        raise IngestError(f"unknown format {fmt!r}; expected one of {', '.join(READERS)}")
     if kind not in ("runs", "metafeatures"):
         raise IngestError(f"unknown kind {kind!r}; expected runs or metafeatures")
-    note = progress or (lambda _s: None)
-    if isinstance(mapping, (str, Path)):
-        mapping = load_mapping(mapping)
-    checksum = _source_checksum(src)
-    if fmt in ("mlflow", "optuna"):
-        if kind != "runs":
-            raise IngestError(f"--kind metafeatures needs a table file, got a {fmt} store")
-        return _ingest_tracker(
-            store, src, fmt, checksum=checksum, space=space, task=task, task_tag=task_tag,
-            strict=strict, dry_run=dry_run, progress=note,
-        )  # fmt: skip
+    options = Options(
+        kind, space, load_mapping(mapping) if isinstance(mapping, (str, Path)) else mapping,
+        task, task_column, task_tag, strict, dry_run, encoding, _source_checksum(src),
+        progress or (lambda _s: None),
+    )  # fmt: skip
+    return READERS[fmt](store, src, fmt, options)
+
+
+def _ingest_table(store: Store, src: str, fmt: str, o: Options) -> IngestReport:
+    """Ingest a table file (CSV, TSV, JSON Lines, Parquet): runs, or task meta-features."""
     path = Path(src).expanduser()
     if not path.is_file():
         raise IngestError(f"{src} not found; expected a {fmt} file")
-    note("reading")
-    raw = read_table(path, fmt, encoding=encoding)
+    o.progress("reading")
+    raw = read_table(path, fmt, encoding=o.encoding)
     if raw.table.num_rows == 0 and not raw.bad_lines:
         raise IngestError(f"{src}: the file holds no rows; nothing to ingest")
-    if kind == "metafeatures":
+    if o.kind == "metafeatures":
         return ingest_metafeature_table(
-            store, raw, source=src, fmt=fmt, checksum=checksum,
-            task_column=task_column or _mapped_task(mapping), strict=strict, dry_run=dry_run,
+            store, raw, source=src, fmt=fmt, checksum=o.checksum,
+            task_column=o.task_column or _mapped_task(o.mapping), strict=o.strict,
+            dry_run=o.dry_run,
         )  # fmt: skip
     table, _ignored = apply_mapping(
-        raw.table, mapping, task=task, task_column=task_column, source=src
+        raw.table, o.mapping, task=o.task, task_column=o.task_column, source=src
     )
     return _add_runs(
-        store, table, source=src, format=fmt, checksum=checksum, space=space,
-        bad_lines=raw.bad_lines, strict=strict, dry_run=dry_run, progress=note,
+        store, table, source=src, format=fmt, checksum=o.checksum, space=o.space,
+        bad_lines=raw.bad_lines, strict=o.strict, dry_run=o.dry_run, progress=o.progress,
     )  # fmt: skip
 
 
@@ -184,41 +214,40 @@ def _add_runs(store: Store, table: Any, *, space: str | None, **kwargs: Any) -> 
         return replace(report, inferred=refresh_inferred(store, space, changed=changed))
 
 
-def _ingest_tracker(
-    store: Store,
-    src: str,
-    fmt: str,
-    *,
-    checksum: str | None,
-    space: str | None,
-    task: str | None,
-    task_tag: str | None,
-    strict: bool,
-    dry_run: bool,
-    progress: Progress,
-) -> IngestReport:
-    """Ingest the runs of an MLflow store, or each study of an Optuna storage."""
-    progress("reading")
-    if fmt == "optuna":
-        from recommender.ingest.trackers import read_optuna
+def _tracker_runs(src: str, fmt: str, o: Options) -> None:
+    """A tracker store holds runs only; say that reading begins."""
+    if o.kind != "runs":
+        raise IngestError(f"--kind metafeatures needs a table file, got a {fmt} store")
+    o.progress("reading")
 
-        studies = read_optuna(src, task_attr=task_tag)
-        if not studies:
-            raise IngestError(f"{src}: the optuna store holds no runs; nothing to ingest")
-        return _ingest_studies(
-            store, studies, src=src, checksum=checksum, space=space, task=task, strict=strict,
-            dry_run=dry_run, progress=progress,
-        )  # fmt: skip
+
+def _ingest_optuna(store: Store, src: str, fmt: str, o: Options) -> IngestReport:
+    """Ingest each study of an Optuna storage."""
+    from recommender.ingest.trackers import read_optuna
+
+    _tracker_runs(src, fmt, o)
+    studies = read_optuna(src, task_attr=o.task_tag)
+    if not studies:
+        raise IngestError(f"{src}: the optuna store holds no runs; nothing to ingest")
+    return _ingest_studies(
+        store, studies, src=src, checksum=o.checksum, space=o.space, task=o.task,
+        strict=o.strict, dry_run=o.dry_run, progress=o.progress,
+    )  # fmt: skip
+
+
+def _ingest_mlflow(store: Store, src: str, fmt: str, o: Options) -> IngestReport:
+    """Ingest the runs of an MLflow store, with their metric histories as curves."""
     from recommender.ingest.trackers import read_mlflow
 
-    table, curves = read_mlflow(src, task_tag=task_tag)
+    _tracker_runs(src, fmt, o)
+    table, curves = read_mlflow(src, task_tag=o.task_tag)
     if table.num_rows == 0:
         raise IngestError(f"{src}: the {fmt} store holds no runs; nothing to ingest")
-    if task is not None:
-        table, _ = apply_mapping(table, {}, task=task, source=src)
+    if o.task is not None:
+        table, _ = apply_mapping(table, {}, task=o.task, source=src)
     return _add_runs(
-        store, table, source=src, format=fmt, checksum=checksum, space=space, curves=curves,
-        strict=strict, dry_run=dry_run, progress=progress,
+        store, table, source=src, format=fmt, checksum=o.checksum, space=o.space,
+        curves=curves, strict=o.strict, dry_run=o.dry_run, progress=o.progress,
     )  # fmt: skip
 
 
@@ -317,3 +346,10 @@ def _mapped_task(mapping: dict[str, Any] | None) -> str | None:
     if isinstance(spec, dict):
         return spec.get("column")
     return spec if isinstance(spec, str) else None
+
+
+for _fmt in dict.fromkeys(TABLE_FORMATS.values()):
+    register_reader(_fmt, _ingest_table)
+register_reader("mlflow", _ingest_mlflow)
+register_reader("optuna", _ingest_optuna)
+FORMATS = tuple(READERS)  # the built-in formats

@@ -4,7 +4,9 @@ For each task ``t`` the surrogate is refit on the other tasks only (their runs, 
 meta-features, their normalisation), asked for configurations from ``t``'s
 meta-features, and scored with ``t``'s own runs: a recommended configuration that was
 not evaluated on ``t`` gets the value of its nearest evaluated configuration there (in
-the encoded space). Regret is ``max(0, (best - achieved) / (best - median))``.
+the encoded space). Regret is ``max(0, (best - achieved) / (best - median))``: 0 = the
+task's best run, 1 = its median run, the scale of ``retrain``'s figure too (which instead
+ranks each held-out task's own runs with the surrogate alone).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from recommender.knowledge.ranking import recommend_with
 from recommender.spaces.space import load_space
 from recommender.surrogate.features import MetaFeatureScaler
 from recommender.surrogate.model import TrainingData, fit_surrogate, load_training_data
-from recommender.surrogate.normalize import regret, regret_scale
+from recommender.surrogate.normalize import REGRET_SCALE, regret, regret_scale
 from recommender.surrogate.portfolio import weighted_greedy
 from recommender.surrogate.tuning import TUNING_GRID
 
@@ -31,6 +33,12 @@ if TYPE_CHECKING:
 
 RANDOM_KS = (1, 5, 10, 25, 50)
 METHODS = ("recommender", "default", "portfolio", "nearest_task")
+MEASURES = (
+    "each method's pick for every task, with the model refitted without that task "
+    "(leave-one-task-out), scored on the task's runs: recommender_top1 is the first config "
+    "recommend gives, recommender_topK the best of its first K; retrain's surrogate top-1 "
+    "regret instead ranks each held-out task's own runs"
+)
 
 
 @dataclass
@@ -46,6 +54,10 @@ class EvaluationResult:
         keys = [k for k in self.rows[0] if k != "task"] if self.rows else []
         return {k: float(np.mean([r[k] for r in self.rows])) for k in keys}
 
+    def what_it_measures(self) -> str:
+        """The regret's scale and what it measures, in one sentence."""
+        return f"Regret per task ({REGRET_SCALE}; lower is better) of {MEASURES}."
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "space": self.space,
@@ -53,6 +65,8 @@ class EvaluationResult:
             "tasks": self.rows,
             "mean": self.means(),
             "portfolio_rules": self.rules,
+            "regret_scale": REGRET_SCALE,
+            "regret_measures": MEASURES,
         }
 
 

@@ -17,6 +17,15 @@ from recommender.tables import config_lines, format_table, indented, listed, wra
 from recommender.types import Recommendation
 
 PLAIN_RULE = "portfolio"  # the rule of a model that found no per-dataset signal
+PREDICTED = "predicted (normal score)"  # the table's column
+PREDICTED_UNIT = (
+    "the model's estimate for this dataset, as a normal score of a task's runs "
+    "(0 = its median run, +1 = better than 84 % of its runs)"
+)
+PICKED_ON_KNOWN_TASKS = (
+    "The picks are chosen on the known tasks' measured results, not on this estimate, "
+    "so a hedge can be estimated higher than the first pick."
+)
 WIDTH = 100  # the printed table fits a terminal this wide
 INDENT = " " * 6  # a pick's config and reasons, under its row
 
@@ -57,8 +66,22 @@ class RecommendResult:
     recommendations: list[Recommendation]
 
     def as_dicts(self) -> list[dict[str, Any]]:
-        """The recommendations as ``recommender recommend --json`` prints them."""
+        """The recommendations, each as a dict (``recommendations`` in :meth:`as_dict`)."""
         return [r.as_dict() for r in self.recommendations]
+
+    def as_dict(self) -> dict[str, Any]:
+        """What ``recommender recommend --json`` prints: the space, model and query, the
+        rule and its note (as the table says them), the predicted score's unit, and the
+        recommendations."""
+        return {
+            "space": self.space.name,
+            "model_id": self.model_id,
+            "query_id": self.query_id,
+            "rule": self.rule,
+            "note": " ".join(_rule_note(self.rule)) or None,
+            "predicted_unit": PREDICTED_UNIT,
+            "recommendations": self.as_dicts(),
+        }
 
     @property
     def rule(self) -> str | None:
@@ -82,6 +105,11 @@ class RecommendResult:
         details = [_details(r, similar=weighted) for r in self.as_dicts()]
         note = wrap_items(_rule_note(self.rule), width=WIDTH, sep=" ")
         table = format_table(self.table_rows(), details=details)
+        if self.recommendations:
+            unit = f"{PREDICTED}: {PREDICTED_UNIT}, ± the ensemble's spread."
+            if not self.rule or not self.rule.startswith("surrogate/"):
+                unit += f" {PICKED_ON_KNOWN_TASKS}"
+            table += "\n\n" + "\n".join(wrap_items(unit.split(" "), width=WIDTH, sep=" "))
         return "\n".join([*note, "", table]) if note else table
 
     def __str__(self) -> str:
@@ -127,7 +155,7 @@ def recommend_with(
     for rank, config in enumerate(configs, start=1):
         why: dict[str, Any] = {
             "similar_tasks": explain(fitted, picks[rank - 1], weights, vec),
-            "role": "best expected" if rank == 1 else "hedge",
+            "role": first_role(rule) if rank == 1 else "hedge",
             "hedge_for": covers[rank - 1],
             "rule": rule,
         }
@@ -144,6 +172,12 @@ def recommend_with(
             )
         )
     return out
+
+
+def first_role(rule: str) -> str:
+    """The first pick's role: the surrogate's best estimate for this dataset, or the
+    config that does best on the (weighted) known tasks."""
+    return "best predicted" if rule.startswith("surrogate/") else "best on known tasks"
 
 
 def check_metafeatures(metafeatures: dict[str, float]) -> None:
@@ -195,7 +229,7 @@ def _table_row(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "rank": r["rank"],
         "role": _clip(role, WIDTH - 20),  # rank, predicted and the gaps take 20
-        "predicted": f"{r['predicted']:+.2f} ± {r['uncertainty']:.2f}",
+        PREDICTED: f"{r['predicted']:+.2f} ± {r['uncertainty']:.2f}",
     }
 
 

@@ -30,6 +30,7 @@ from recommender.store.artifacts import (
 )
 from recommender.surrogate.kinds import model_kind
 from recommender.surrogate.model import FittedSurrogate
+from recommender.surrogate.tuning import cv_measure
 
 if TYPE_CHECKING:
     from recommender.store.base import Store
@@ -86,7 +87,10 @@ class RetrainReport:
     message: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.challenger_eval:
+            out["regret_measures"] = cv_measure(int(self.challenger_eval.get("n_folds", 0)))
+        return out
 
 
 def _snapshot(store: Store, space: str) -> tuple[int, int | None]:
@@ -207,14 +211,15 @@ def _stored_params(row: dict[str, Any]) -> dict[str, Any]:
 
 def _message(r: RetrainReport) -> str:
     ours = r.challenger_eval.get("top1_regret", float("nan"))
+    what = cv_measure(int(r.challenger_eval.get("n_folds", 0)))
     if r.champion_eval:
         theirs = r.champion_eval.get("top1_regret", float("nan"))
         verdict = "promoted" if r.status == "promoted" else "kept the champion"
         return (
-            f"model {r.model_id}: leave-task-out top-1 regret {ours:.3f} vs champion "
-            f"{r.champion_id} {theirs:.3f}; {verdict}"
+            f"model {r.model_id}: surrogate top-1 regret {ours:.3f} vs champion "
+            f"{r.champion_id} {theirs:.3f} ({what}); {verdict}"
         )
-    return f"model {r.model_id}: leave-task-out top-1 regret {ours:.3f}; promoted (first model)"
+    return f"model {r.model_id}: surrogate top-1 regret {ours:.3f} ({what}); promoted (first model)"
 
 
 def _register(

@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # pandas and scipy are imported when training, not to answer 
     import pandas as pd
 
 METHODS = ("copula", "rank", "regret")
+# The one scale every regret figure (retrain, evaluate, the benchmarks) is reported on.
+REGRET_SCALE = "0 = the task's best run, 1 = its median run"
 
 
 def normalize_values(

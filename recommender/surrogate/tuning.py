@@ -13,7 +13,7 @@ import numpy as np
 from recommender.surrogate.features import MetaFeatureScaler, design_matrix
 from recommender.surrogate.kinds import make_model
 from recommender.surrogate.model import TrainingData
-from recommender.surrogate.normalize import regret
+from recommender.surrogate.normalize import REGRET_SCALE, regret
 
 TUNING_GRID: tuple[dict[str, Any], ...] = (
     {"max_depth": 6, "n_estimators": 300},
@@ -28,14 +28,16 @@ def cv_regret(
     """Grouped (by task) K-fold regret of the surrogate's argmax over each held-out task's runs.
 
     One booster per fold (the ensemble mean is close to a single member), trained on at
-    most ``CV_MAX_ROWS`` rows, to keep it fast.
+    most ``CV_MAX_ROWS`` rows, to keep it fast. A held-out task is ranked and scored on
+    all of its runs, so the regret is on the scale of ``normalize.regret``: 0 = the task's
+    best run, 1 = its median run.
     """
-    data = data.capped(CV_MAX_ROWS, seed)
+    full, data = data, data.capped(CV_MAX_ROWS, seed)
     tasks = data.tasks
     n_folds = max(2, min(n_folds, len(tasks)))
     order = np.random.default_rng(seed).permutation(len(tasks))
     folds = [[tasks[j] for j in order[f::n_folds]] for f in range(n_folds)]
-    task_col = data.frame["task"].to_numpy()
+    task_col = full.frame["task"].to_numpy()
     top1, top5 = [], []
     for held in folds:
         train = data.subset([t for t in tasks if t not in held])
@@ -56,8 +58,8 @@ def cv_regret(
         model = make_model({**params, "n_members": 1}, seed).fit(X, y)
         for t in held:
             mask = task_col == t
-            pred = model.predict(design_matrix(data.X[mask], vecs[t]))
-            vals = data.frame["value"].to_numpy()[mask]
+            pred = model.predict(design_matrix(full.X[mask], vecs[t]))
+            vals = full.frame["value"].to_numpy()[mask]
             order_t = np.argsort(-pred, kind="stable")[:5]
             best5 = vals[order_t].max() if data.maximize else vals[order_t].min()
             top1.append(regret(float(vals[order_t[0]]), vals, maximize=data.maximize))
@@ -67,6 +69,14 @@ def cv_regret(
         "top5_regret": float(np.mean(top5)),
         "n_folds": n_folds,
     }
+
+
+def cv_measure(n_folds: int) -> str:
+    """What :func:`cv_regret` measures, in words (``evaluate`` measures the served picks)."""
+    return (
+        f"the surrogate's first-ranked run of each held-out task, {n_folds} folds by task; "
+        f"{REGRET_SCALE}"
+    )
 
 
 def tune_params(

@@ -294,8 +294,8 @@ class _Loop:
         self.study.enqueue_trial(dict(trial.params), user_attrs={"source": source})
 
     def _record(self, config: dict[str, Any], result: TrainResult) -> None:
-        from recommender.validate.plan import Budget, full_params, run_key
-        from recommender.validate.recording import record_run, start_batch
+        from recommender.validation.plan import Budget, full_params, run_key
+        from recommender.validation.recording import record_run, start_batch
 
         params = full_params(config, self.space)
         key = run_key(self.dataset.name, self.space.name, params, self.seed,

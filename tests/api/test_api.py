@@ -84,7 +84,7 @@ def test_recommend_a_csv_path(loaded_db: Path, tmp_path: Path) -> None:
     _frame().to_csv(path, index=False)
     result = recommender.recommend(path, target="y", top_k=3, db=loaded_db)
     assert len(result.recommendations) == 3
-    assert result.recommendations[0].explanation["role"] == "best expected"
+    assert result.recommendations[0].explanation["role"] == "best on known tasks"
 
 
 def test_recommend_a_task_in_the_store(loaded_db: Path) -> None:
@@ -102,10 +102,14 @@ def test_printed_result_reads_as_a_table(loaded_db: Path) -> None:
     plain = "No per-dataset signal" in lines[1]
     assert plain == (result.rule == "portfolio")
     start = lines.index("") + 1
-    assert lines[start].split() == ["rank", "role", "predicted"]
-    rows = [ln for ln in lines[start + 2 :] if not ln.startswith(" ")]
+    assert lines[start].split() == ["rank", "role", "predicted", "(normal", "score)"]
+    end = lines.index("", start)  # the table, then a blank line and what "predicted" means
+    rows = [ln for ln in lines[start + 2 : end] if not ln.startswith(" ")]
     assert len(rows) == 3  # three picks
-    assert rows[0].startswith("1     best expected")
+    assert rows[0].startswith("1     best on known tasks")
+    unit = " ".join(lines[end + 1 :])
+    assert unit.startswith("predicted (normal score): the model's estimate for this dataset")
+    assert "(0 = its median run, +1 = better than 84 % of its runs)" in unit
     assert "learning_rate=" in lines[lines.index(rows[0]) + 1]
     assert max(len(line) for line in lines) <= 100
     assert repr(result) == (
@@ -203,6 +207,34 @@ def test_import_recommender_is_light_and_keeps_its_names() -> None:
     assert "recommend" in out.stdout
 
 
+def test_every_command_is_a_function_on_the_package() -> None:
+    """``recommender.tune(...)`` and ``recommender.validate(...)`` are what a user reaches
+    for; no submodule takes one of these names (importing it would rebind the name)."""
+    import pkgutil
+
+    code = (
+        "import pkgutil, recommender\n"
+        "import recommender.validation.runner, recommender.tuning.loop\n"
+        "import recommender.knowledge.evaluation\n"
+        "from recommender import api\n"
+        "for name in ('recommend', 'describe', 'validate', 'tune', 'evaluate', 'retrain'):\n"
+        "    assert getattr(recommender, name) is getattr(api, name), name\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env())
+    assert out.returncode == 0 and out.stdout == "ok\n", out.stderr
+    folders = {m.name for m in pkgutil.iter_modules(recommender.__path__)}
+    assert not folders & set(recommender.__all__)
+
+
+def test_validate_and_tune_from_the_package(tmp_path: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    report = recommender.validate(_frame(), target="y", top_k=0, epochs=1, db=db)
+    assert [o.planned.source for o in report.outcomes] == ["default"]
+    result = recommender.tune(_frame(), target="y", budget=1, epochs=1, db=db)
+    assert len(result.trials) == 1
+
+
 def test_script_on_a_fresh_default_store(tmp_path: Path) -> None:
     _frame().to_csv(tmp_path / "t.csv", index=False)
     code = (
@@ -217,7 +249,7 @@ def test_script_on_a_fresh_default_store(tmp_path: Path) -> None:
     lines = out.stdout.splitlines()
     assert lines[0].startswith("space tabular_mlp, model 1, query 1")
     rows = [ln for ln in lines if ln[:1].isdigit()]  # one row per pick, config indented below
-    assert len(rows) == 3 and "best expected" in rows[0]
+    assert len(rows) == 3 and "best on known tasks" in rows[0]
     assert list((tmp_path / "xdg").rglob("*.duckdb")), "the default store was not created"
 
 

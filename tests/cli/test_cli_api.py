@@ -32,4 +32,7 @@ def test_recommend_a_shipped_task_on_a_fresh_store(db_path: Path) -> None:
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("loaded the shipped knowledge: ")
-    assert [r["rank"] for r in json.loads(result.stdout)] == [1, 2]
+    answer = json.loads(result.stdout)
+    assert (answer["space"], answer["model_id"], answer["rule"]) == ("tabular_mlp", 1, "portfolio")
+    assert answer["note"].startswith("No per-dataset signal: in cross-validation the model")
+    assert [r["rank"] for r in answer["recommendations"]] == [1, 2]

@@ -70,6 +70,10 @@ def test_retrain_recommend_models_cycle(runner: CliRunner, toy_db: Path, tmp_pat
             ["recommend", "--metafeatures", str(mf), "--space", "toy", "--json", "--top-k", "3"],
         )
     )
+    assert (rows["space"], rows["model_id"], rows["rule"]) == ("toy", 1, "weighted/50")
+    assert rows["note"].startswith("Known tasks weigh by how closely the model expects")
+    assert rows["predicted_unit"].startswith("the model's estimate for this dataset")
+    rows = rows["recommendations"]
     assert len(rows) == 3 and {"config", "predicted", "uncertainty"} <= set(rows[0])
     table = _ok(runner, ["recommend", "--task", "task0", "--space", "toy"])
     assert "space toy, model 1" in table and "similar tasks" in table
@@ -90,7 +94,7 @@ def test_recommend_says_when_it_knows_fewer_configs(
     _ok(runner, ["retrain", "--space", "toy", "--metric", "acc", "--maximize"])
     result = runner.invoke(cli, ["recommend", "--task", "task0", "--space", "toy", "--json"])
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.stdout)) == 2
+    assert len(json.loads(result.stdout)["recommendations"]) == 2
     assert "note: 2 recommendation(s), not 5" in result.stderr
 
 
@@ -178,7 +182,32 @@ def test_recommend_from_dataset_file(runner: CliRunner, toy_db: Path, tmp_path: 
     data.to_csv(tmp_path / "d.csv", index=False)
     args = ["recommend", "--dataset", str(tmp_path / "d.csv"), "--target", "y"]
     rows = json.loads(_ok(runner, [*args, "--space", "toy", "--json", "--top-k", "2"]))
-    assert len(rows) == 2
+    assert len(rows["recommendations"]) == 2
+
+
+def test_retrain_and_evaluate_name_their_regret_and_its_scale(
+    runner: CliRunner, toy_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recommender.knowledge import evaluation as ev
+
+    monkeypatch.setattr(ev, "RANDOM_KS", (1, 5))
+    _import_toy_space(runner, tmp_path)
+    out = _ok(runner, ["retrain", "--space", "toy", "--metric", "acc", "--maximize"])
+    assert "model 1: surrogate top-1 regret " in out
+    assert (
+        "(the surrogate's first-ranked run of each held-out task, 5 folds by task; "
+        "0 = the task's best run, 1 = its median run); promoted (first model)"
+    ) in out
+    table = _ok(runner, ["evaluate", "--space", "toy"])
+    footer = " ".join(table.split("\n\n")[-1].split())
+    assert footer.startswith(
+        "Regret per task (0 = the task's best run, 1 = its median run; lower is better) of "
+        "each method's pick for every task, with the model refitted without that task"
+    )
+    assert "retrain's surrogate top-1 regret instead ranks each held-out task's own runs." in footer
+    report = json.loads(_ok(runner, ["evaluate", "--space", "toy", "--json"]))
+    assert report["regret_scale"] == "0 = the task's best run, 1 = its median run"
+    assert "leave-one-task-out" in report["regret_measures"]
 
 
 def test_a_registered_surrogate_kind_is_a_model_choice(

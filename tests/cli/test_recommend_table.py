@@ -35,7 +35,7 @@ def test_table_fits_100_columns_on_a_fresh_store(space: str, db_path: Path, tmp_
     lines = printed.stdout.splitlines()
     assert max(len(line) for line in lines) <= 100, printed.stdout
     as_json = CliRunner().invoke(cli, [*args, "--json"])
-    rows = json.loads(as_json.stdout)
+    rows = json.loads(as_json.stdout)["recommendations"]
     assert len(rows) == 5 and all(r["explanation"]["similar_tasks"] for r in rows)
     rule = {r["explanation"]["rule"] for r in rows}
     assert len(rule) == 1

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -171,3 +172,32 @@ def test_failed_runs_keep_their_error(store: DuckDBStore, tmp_path: Path) -> Non
     assert ingest(store, path).accepted == 2
     errors = sorted((r["status"], r["error"]) for r in store.runs("a"))
     assert errors == [("failed", "loss was NaN"), ("ok", None)]
+
+
+def test_a_registered_reader_is_a_format_choice(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from recommender import ingest as ingest_module
+    from recommender.cli import cli
+
+    monkeypatch.setattr(ingest_module, "READERS", dict(ingest_module.READERS))
+    read_csv = ingest_module.READERS["csv"]
+
+    def semicolons(store: DuckDBStore, src: str, fmt: str, options: ingest_module.Options) -> Any:
+        comma = tmp_path / "converted.csv"
+        comma.write_text(Path(src).read_text().replace(";", ","))
+        return read_csv(store, str(comma), "csv", options)
+
+    source = tmp_path / "runs.ssv"
+    source.write_text(write_runs(tmp_path / "r.csv", runs_frame(n_tasks=2, n_runs=3))
+                      .read_text().replace(",", ";"))  # fmt: skip
+    args = ["ingest", str(source), "--format", "ssv"]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 2 and "'ssv' is not one of" in refused.output
+    ingest_module.register_reader("ssv", semicolons)
+    assert "ssv" in CliRunner().invoke(cli, ["ingest", "--help"]).output
+    done = CliRunner().invoke(cli, args)
+    assert done.exit_code == 0, done.output
+    assert "ingested 6 runs" in done.output

@@ -48,7 +48,7 @@ def test_recommend_from_metafeatures_imports_no_training_library(tmp_path: Path)
     args = ["--metafeatures", "mf.json", "--space", SHIPPED_SPACE, "--db", str(db)]
     out = _query(tmp_path, args)
     assert out.returncode == 0, out.stderr
-    assert len(json.loads(out.stdout)) == 5  # it answered
+    assert len(json.loads(out.stdout)["recommendations"]) == 5  # it answered
     assert out.stderr.strip().splitlines()[-1] == "[]"
 
 
@@ -64,6 +64,6 @@ def test_recommend_for_a_dataset_imports_no_training_library(tmp_path: Path, dat
     (tmp_path / "table.csv").write_text("a,b,c,target\n" + "\n".join(rows) + "\n")
     out = _query(tmp_path, ["--dataset", dataset, "--db", str(db)])
     assert out.returncode == 0, out.stderr
-    assert len(json.loads(out.stdout)) == 5  # it answered
+    assert len(json.loads(out.stdout)["recommendations"]) == 5  # it answered
     loaded = json.loads(out.stderr.strip().splitlines()[-1].replace("'", '"'))
     assert not set(loaded) & set(TRAINING), loaded

@@ -43,7 +43,9 @@ def test_recommendations_are_in_space_logged_and_adapt(
         assert math.isfinite(r.predicted) and r.uncertainty >= 0
         similar = r.explanation["similar_tasks"]
         assert similar and all(0 < s["weight"] <= 1 for s in similar)
-        assert r.explanation["role"] == ("best expected" if r.rank == 1 else "hedge")
+        surrogate_first = r.explanation["rule"].startswith("surrogate/")
+        first = "best predicted" if surrogate_first else "best on known tasks"
+        assert r.explanation["role"] == (first if r.rank == 1 else "hedge")
         assert all(h["gain"] > 0 for h in r.explanation["hedge_for"])
     assert result.recommendations[0].explanation["hedge_for"] == []
     assert any(r.explanation["hedge_for"] for r in result.recommendations[1:])

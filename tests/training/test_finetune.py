@@ -13,7 +13,7 @@ import torch  # noqa: E402
 from recommender.datasets.loading import dataset_from_frame, load_dataset  # noqa: E402
 from recommender.errors import DatasetError, ModelError  # noqa: E402
 from recommender.training.text import TextClassifier, load_backbone, train_text  # noqa: E402
-from tests.validate.helpers import blobs_frame, colour_images, reviews  # noqa: E402
+from tests.validation.helpers import blobs_frame, colour_images, reviews  # noqa: E402
 
 
 def test_text_trainer_takes_one_step_on_a_few_dozen_sentences(seed: int) -> None:

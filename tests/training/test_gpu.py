@@ -1,11 +1,11 @@
-"""GPU checks; skipped without CUDA (run with: python -m pytest -m gpu tests/validate)."""
+"""GPU checks; skipped without CUDA (run with: python -m pytest -m gpu tests/validation)."""
 
 from __future__ import annotations
 
 import pytest
 
 from recommender.training.tabular import train_tabular
-from tests.validate.helpers import blobs, reviews
+from tests.validation.helpers import blobs, reviews
 
 
 @pytest.mark.gpu

@@ -14,7 +14,7 @@ from recommender.training import tabular
 from recommender.training.common import split_indices, warmup_cosine
 from recommender.training.tabular import build_mlp, train_tabular
 from recommender.training.tabular_encoding import TableEncoder
-from tests.validate.helpers import blobs, linear_regression, mixed_frame
+from tests.validation.helpers import blobs, linear_regression, mixed_frame
 
 SGD_BLOWUP = {"optimizer": "sgd", "learning_rate": 1e4, "momentum": 0.99, "warmup_frac": 0.0}
 

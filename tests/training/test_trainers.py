@@ -13,8 +13,8 @@ from recommender.spaces.space import builtin_space
 from recommender.store import DuckDBStore
 from recommender.training.common import TrainResult, finish
 from recommender.training.trainers import TRAINERS, default_space_for, register, trainer_for
-from recommender.validate.runner import run_validation
-from tests.validate.helpers import blobs
+from recommender.validation.runner import run_validation
+from tests.validation.helpers import blobs
 
 
 @pytest.mark.parametrize("space", sorted(TRAINERS))

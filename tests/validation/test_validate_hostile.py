@@ -19,8 +19,8 @@ from click.testing import CliRunner, Result
 from recommender.cli import cli
 from recommender.store import DuckDBStore
 from recommender.training.common import split_indices
-from recommender.validate import executors
-from tests.validate.helpers import blobs_frame
+from recommender.validation import executors
+from tests.validation.helpers import blobs_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -281,7 +281,7 @@ def test_stratified_split_with_many_classes() -> None:
 def test_check_request_needs_no_store() -> None:
     from recommender.datasets.loading import dataset_from_frame
     from recommender.errors import DatasetError
-    from recommender.validate import check_request
+    from recommender.validation import check_request
 
     good = dataset_from_frame(blobs_frame(n=40), "label", name="blobs")
     assert check_request(good, device="cpu") == "cpu"
@@ -293,7 +293,7 @@ def test_check_request_needs_no_store() -> None:
 
 
 def test_a_ctrl_c_while_a_result_is_stored_comes_right_after_it() -> None:
-    from recommender.validate.executors import interrupts_deferred
+    from recommender.validation.executors import interrupts_deferred
 
     reached = []
     before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
@@ -312,7 +312,7 @@ def test_a_ctrl_c_while_a_result_is_stored_comes_right_after_it() -> None:
 _STOP_AND_LEAVE = """
 import os, sys, time
 from concurrent.futures import process
-from recommender.validate.executors import Processes
+from recommender.validation.executors import Processes
 
 # A loaded machine: the pool's manager thread is slow to close the queues after a stop.
 slow = process._ExecutorManagerThread.join_executor_internals

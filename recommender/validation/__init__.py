@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from recommender.training.common import TrainResult
     from recommender.training.tabular import train_tabular
     from recommender.training.trainers import TRAINERS, Trainer, register
-    from recommender.validate.runner import (
+    from recommender.validation.runner import (
         ValidationInterrupted,
         ValidationReport,
         check_request,
@@ -29,10 +29,10 @@ _WHERE = {
     "Trainer": "recommender.training.trainers",
     "register": "recommender.training.trainers",
     "TrainResult": "recommender.training.common",
-    "ValidationInterrupted": "recommender.validate.runner",
-    "ValidationReport": "recommender.validate.runner",
-    "check_request": "recommender.validate.runner",
-    "run_validation": "recommender.validate.runner",
+    "ValidationInterrupted": "recommender.validation.runner",
+    "ValidationReport": "recommender.validation.runner",
+    "check_request": "recommender.validation.runner",
+    "run_validation": "recommender.validation.runner",
     "train_tabular": "recommender.training.tabular",
 }
 __all__ = [

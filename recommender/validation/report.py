@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from recommender.errors import RecommenderError
 
 if TYPE_CHECKING:
-    from recommender.validate.runner import ValidationOutcome, ValidationReport
+    from recommender.validation.runner import ValidationOutcome, ValidationReport
 
 _COLOURS = {"recommended": "#1b7837", "default": "#2166ac", "random": "#999999"}
 _STYLE = (

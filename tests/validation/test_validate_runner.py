@@ -10,9 +10,9 @@ import pytest
 from recommender.errors import InvalidArgumentError, RecommenderError
 from recommender.spaces.space import Space, import_space, load_space
 from recommender.store import DuckDBStore
-from recommender.validate import runner
-from recommender.validate.runner import parse_baselines, run_validation
-from tests.validate.helpers import blobs
+from recommender.validation import runner
+from recommender.validation.runner import parse_baselines, run_validation
+from tests.validation.helpers import blobs
 
 
 def _has_cuda() -> bool:

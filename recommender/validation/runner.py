@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from recommender.errors import InvalidArgumentError, RecommenderError
 from recommender.training.common import TrainResult, metric_name_for
 from recommender.training.trainers import trainer_for
-from recommender.validate.executors import cap_parallel, check_executor, open_executor, run_each
-from recommender.validate.plan import (
+from recommender.validation.executors import cap_parallel, check_executor, open_executor, run_each
+from recommender.validation.plan import (
     MAX_EPOCHS_WITH_BUDGET,
     SOURCE,
     Budget,
@@ -174,7 +174,7 @@ def run_validation(
     >>> [o.result.status for o in report.outcomes]
     ['ok']
     """
-    from recommender.validate.recording import start_batch
+    from recommender.validation.recording import start_batch
 
     dev = check_request(dataset, device=device, seed=seed, executor=executor, parallel=parallel)
     the_space = _space(store, space, dataset.modality)
@@ -297,7 +297,7 @@ def _recorder(
     on_result: OnResult | None,
 ) -> Callable[[int, TrainResult], None]:
     """Store the run of ``planned[i]`` in its own transaction; add it to ``report``."""
-    from recommender.validate.recording import record_run
+    from recommender.validation.recording import record_run
 
     def record(index: int, result: TrainResult) -> None:
         p = planned[index]

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from recommender.cli import cli
 from recommender.spaces.space import load_space
 from recommender.store import DuckDBStore
-from tests.validate.helpers import blobs_frame
+from tests.validation.helpers import blobs_frame
 
 FAST = ["--epochs", "2", "--device", "cpu"]
 
