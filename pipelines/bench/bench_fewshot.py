@@ -19,14 +19,15 @@ value (a 10,000-config random sample plus everything found), 1 at the sample's m
 Every (method, task, seed) result is cached in ``OUT/results/``; peers are computed once
 and ``ours`` once per code version (``--tag``, default the git commit plus a hash of
 uncommitted changes), so a rerun after a change to the tuner recomputes ours alone (on
-a store retrained with that code: stores are kept per tag in ``OUT/stores/``). If
+a store retrained with that code: stores are kept per tag in ``OUT/stores/``;
+``--store-tag`` reuses another tag's stores when retrain's code did not change). If
 ``retrain`` refuses tasks without meta-features, the store gets one constant
 meta-feature per task and the results say so.
 
 Usage:
     python -m pipelines.bench.bench_fewshot DATA/rbv2_rpart --out RUNS/rbv2_rpart \
         [--methods ours,list,top5_tpe,top5_gp,tpe,gp] [--tasks 3,31 | --tasks 10] \
-        [--seeds 3 | --seeds 0,2] [--budget 20] [--tag NAME] [--report-only]
+        [--seeds 3 | --seeds 0,2] [--budget 20] [--tag NAME] [--store-tag NAME] [--report-only]
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ def run_all(bench: Benchmark, args: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
     for task in selected_tasks(bench, args.tasks):
         fold = bench.fold_of(task)
-        store_dir = args.out / "stores" / tag / f"fold{fold}"
+        store_dir = args.out / "stores" / (args.store_tag or tag) / f"fold{fold}"
         for method in args.methods.split(","):
             key = f"ours-{tag}" if method == "ours" else method
             for seed in [0] if method == "list" else seeds:
@@ -306,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="3", help="how many (N) or which (0,2)")
     parser.add_argument("--budget", type=int, default=max(NS))
     parser.add_argument("--tag", default=None, help="name of ours' code version")
+    parser.add_argument(
+        "--store-tag", default=None, help="reuse the stores retrained under this tag"
+    )
     parser.add_argument("--report-only", action="store_true", help="cached results only")
     args = parser.parse_args(argv)
     unknown = set(args.methods.split(",")) - set(METHODS)

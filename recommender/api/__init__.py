@@ -109,7 +109,8 @@ def recommend(
     Args:
         data: a pandas DataFrame, a dataset file or folder, a bundled dataset such as
             ``"sklearn:iris"``, or a dict of meta-features ``{OpenML name: value}`` (as
-            :func:`describe` returns). Leave it out to use ``task``.
+            :func:`describe` returns). Leave it out to use ``task``, or, with neither,
+            get the configs that do best across the known tasks of ``space``.
         target: target column of a table (default: target/label/class/y, else the last).
         space: search space (default: the built-in space of the data's modality; for a
             meta-feature dict, of its ``"modality"`` entry, else ``tabular_mlp``).
@@ -124,7 +125,8 @@ def recommend(
         A :class:`~recommender.knowledge.ranking.RecommendResult`; ``print`` it for a table.
 
     Raises:
-        InvalidArgumentError: a bad ``top_k``, neither or both of ``data`` and ``task``.
+        InvalidArgumentError: a bad ``top_k``, both ``data`` and ``task``, or no ``space``
+            without ``data``.
         DatasetError: the data cannot be read or described.
         ModelError: no trained model for the space (not even a shipped one).
     """
@@ -133,17 +135,17 @@ def recommend(
 
     check_top_k(top_k)
     note = on_note or logger.info
-    if (data is None) == (task is None):
+    if data is not None and task is not None:
         raise InvalidArgumentError(
-            "data: expected a dataset, a meta-feature dict or task=NAME (exactly one), "
-            f"got {'both' if task is not None else 'neither'}"
+            "data: expected a dataset, a meta-feature dict or task=NAME (at most one), got both"
         )
     features: dict[str, float] | Describe | None = None
     if data is not None:
         features, space_name = features_and_space(data, target, space, text_column)
     elif space is None:
+        given = f"with task={task!r}" if task is not None else "without data"
         raise InvalidArgumentError(
-            f"space: expected a space name with task={task!r}, got None; pass space=NAME"
+            f"space: expected a space name {given}, got None; pass space=NAME"
         )
     else:
         space_name = space

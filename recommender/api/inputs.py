@@ -82,8 +82,12 @@ def features_and_space(
             default_space_for(modality) if isinstance(modality, str) else DEFAULT_SPACE
         )
     from recommender.metafeatures import compute_metafeatures, groups_computing
+    from recommender.training.common import check_target
 
     dataset = load_data(data, target, text_column=text_column)
+    # A target no trainer can learn from (one class, ...) is refused as validate and tune
+    # refuse it: recommending configurations to train on it would mislead.
+    check_target(dataset.y, dataset.problem_type, dataset.target)
 
     def describe(names: Sequence[str]) -> dict[str, float]:
         groups = groups_computing(dataset.modality, names)

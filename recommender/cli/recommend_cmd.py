@@ -35,15 +35,22 @@ def recommend(
     lock_timeout: float | None,
     as_json: bool,
 ) -> None:
-    """Recommend configurations for a dataset, ranked, with predicted score and reasons."""
+    """Recommend configurations for a dataset, ranked, with predicted score and reasons.
+
+    With --space alone (no dataset, meta-features or task), the configs that do best
+    across the space's known tasks.
+    """
     from recommender.api import read_metafeatures
     from recommender.api import recommend as run_recommend
 
     given = [x for x in (dataset, mf_file, task) if x is not None]
-    if len(given) != 1:
-        raise click.UsageError("give exactly one of --dataset, --metafeatures or --task")
+    if len(given) > 1:
+        raise click.UsageError("give at most one of --dataset, --metafeatures or --task")
     if dataset is None and space_name is None:
-        raise click.UsageError("--space is required with --metafeatures or --task")
+        raise click.UsageError(
+            "give --dataset, or --space with --metafeatures, --task or alone (the configs "
+            "that do best across the space's known tasks)"
+        )
     data: Any = dataset
     if mf_file is not None:
         data, target, text_column = read_metafeatures(mf_file), None, None

@@ -24,8 +24,10 @@ def tasks_list(db: Path | None, lock_timeout: float | None, as_json: bool) -> No
     rows = list_tasks(db=db, lock_timeout=lock_timeout)
     if as_json:
         echo_json(rows)
-    else:
-        echo_table(rows, ["name", "modality", "problem_type", "source", "n_runs", "n_metafeatures"])
+        return
+    # A runs file names its tasks, not what they are: say so rather than print "-".
+    said = [{**r, **{k: r[k] or "unknown" for k in ("modality", "problem_type")}} for r in rows]
+    echo_table(said, ["name", "modality", "problem_type", "source", "n_runs", "n_metafeatures"])
 
 
 @click.group()

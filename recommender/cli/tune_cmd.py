@@ -47,7 +47,7 @@ def tune(
 ) -> None:
     """Tune hyperparameters on your data: each trial learns from the ones before.
 
-    The first trial trains the top recommendation; each next config is chosen by a
+    The first 3 trials train the top 3 recommendations; each next config is chosen by a
     few-shot model from the results so far. Every trial is stored with its learning
     curve as soon as it finishes (so `recommender retrain` learns from it) and kept in
     an Optuna study beside the store: after Ctrl-C, the same command (same --study)

@@ -103,7 +103,7 @@ def _progress(outcome: Any) -> None:
     value = "-" if d["value"] is None else f"{d['value']:.4f}"
     click.echo(
         f"  {d['source']:<11} {d['status']:<8} {d['metric']}={value} "
-        f"({d['epochs']} epochs, {d['duration_s']:.1f} s)",
+        f"({counted(d['epochs'], 'epoch')}, {d['duration_s']:.1f} s)",
         err=True,
     )
 

@@ -82,8 +82,8 @@ def tuner_parts(
             f"recommender retrain --space {sp.name} --metric METRIC --maximize"
         )
     surrogate = fewshot_for(store, loaded, on_note=on_note)
-    if not metafeatures:
-        return TunerParts(surrogate, None, [], None)
+    # Without meta-features the zero-shot list is the plain portfolio, the prior flat.
+    metafeatures = metafeatures or None
     zero_shot = recommend_with(loaded.surrogate, metafeatures, top_k=zero_shot_k)
     prior = task_prior(loaded.surrogate, metafeatures)
     return TunerParts(surrogate, metafeatures, [r.config for r in zero_shot], prior)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from recommender.arguments import check_top_k
 from recommender.errors import DatasetError, ModelError
-from recommender.knowledge.ranking import RecommendResult, check_metafeatures, recommend_with
+from recommender.knowledge.ranking import RecommendResult, recommend_with
 from recommender.knowledge.registry import champion
 from recommender.spaces.space import load_space
 
@@ -51,14 +51,15 @@ def answer(
         SpaceError: unknown space.
         InvalidArgumentError: ``top_k`` is not a positive integer.
         ModelError: no trained model for the space.
-        DatasetError: the meta-features lack most of what the model uses, or the task
-            has none in the store.
+        DatasetError: the meta-features lack most of what the model uses, or ``task``
+            is not in the store.
+
+    Without meta-features (``None`` or ``{}``, and no ``task`` with stored ones) the
+    answer is the plain global portfolio: the configs that do best across the known tasks.
     """
     sp = load_space(space, store)
-    if metafeatures is None:
+    if metafeatures is None and task is not None:
         metafeatures = _stored_metafeatures(store, task)
-    if not callable(metafeatures):
-        check_metafeatures(metafeatures)
     check_top_k(top_k)
     loaded = champion(store, sp.name)
     if loaded is None:
@@ -68,16 +69,15 @@ def answer(
             f"no trained model for space {sp.name!r} (store has {n} runs); {hint}run: "
             f"recommender retrain --space {sp.name} --metric METRIC --maximize"
         )
-    if callable(metafeatures):
+    if callable(metafeatures):  # a model that uses no meta-features asks for none
         metafeatures = metafeatures(loaded.surrogate.scaler.names)
-        check_metafeatures(metafeatures)
     recs = recommend_with(loaded.surrogate, metafeatures, top_k=top_k)
     query_id = (
         store.log_query(
             space=sp.name,
             task=task,
             model_id=loaded.model_id,
-            metafeatures=metafeatures,
+            metafeatures=metafeatures or {},
             top_k=top_k,
             results=[r.as_dict() for r in recs],
         )
@@ -87,10 +87,9 @@ def answer(
     return RecommendResult(query_id, sp, loaded.model_id, recs)
 
 
-def _stored_metafeatures(store: Store, task: str | None) -> dict[str, float]:
-    features: dict[str, float] | None = store.metafeatures(task).get(task) if task else None
-    if not features:
-        raise DatasetError(
-            f"task {task!r} has no meta-features in the store; see: recommender tasks list"
-        )
-    return features
+def _stored_metafeatures(store: Store, task: str) -> dict[str, float] | None:
+    """``task``'s stored meta-features (``None`` when it has none)."""
+    features: dict[str, float] | None = store.metafeatures(task).get(task)
+    if not features and task not in store.task_names():
+        raise DatasetError(f"task {task!r} is not in the store; see: recommender tasks list")
+    return features or None

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from recommender.errors import DatasetError
 from recommender.spaces.space import Space
 from recommender.surrogate.model import FittedSurrogate
 from recommender.surrogate.portfolio import explain, hedges, recommend_encoded, select
@@ -45,6 +44,8 @@ def portfolio_rule(fitted: FittedSurrogate) -> str:
 
 def rule_note(fitted: FittedSurrogate) -> str:
     """The portfolio rule in words, as ``retrain`` reports it."""
+    if not fitted.scaler.names:
+        return "portfolio rule: plain global portfolio (the tasks have no meta-features)"
     if portfolio_rule(fitted) == PLAIN_RULE:
         return "portfolio rule: plain global portfolio (no reliable per-task signal in CV)"
     return (
@@ -78,7 +79,7 @@ class RecommendResult:
             "model_id": self.model_id,
             "query_id": self.query_id,
             "rule": self.rule,
-            "note": " ".join(_rule_note(self.rule)) or None,
+            "note": " ".join(_rule_note(self.rule, self.because)) or None,
             "predicted_unit": PREDICTED_UNIT,
             "recommendations": self.as_dicts(),
         }
@@ -89,6 +90,14 @@ class RecommendResult:
         if not self.recommendations:
             return None
         return self.recommendations[0].explanation.get("rule")
+
+    @property
+    def because(self) -> str | None:
+        """Why the plain portfolio answers whatever rule the model chose: ``"model"`` (it
+        uses no meta-features) or ``"query"`` (none were given); else None."""
+        if not self.recommendations:
+            return None
+        return self.recommendations[0].explanation.get("portfolio_because")
 
     def header(self) -> str:
         return f"space {self.space.name}, model {self.model_id}, query {self.query_id}"
@@ -103,7 +112,7 @@ class RecommendResult:
         most) on indented lines below it; no line is over 100 characters."""
         weighted = _weighted(self.rule)
         details = [_details(r, similar=weighted) for r in self.as_dicts()]
-        note = wrap_items(_rule_note(self.rule), width=WIDTH, sep=" ")
+        note = wrap_items(_rule_note(self.rule, self.because), width=WIDTH, sep=" ")
         table = format_table(self.table_rows(), details=details)
         if self.recommendations:
             unit = f"{PREDICTED}: {PREDICTED_UNIT}, ± the ensemble's spread."
@@ -122,35 +131,48 @@ class RecommendResult:
         )
 
 
-def task_prior(fitted: FittedSurrogate, metafeatures: dict[str, float]) -> dict[str, float]:
+def task_prior(
+    fitted: FittedSurrogate, metafeatures: dict[str, float] | None
+) -> dict[str, float] | None:
     """How much each known task weighs for a new one (summing to 1), as ``recommend`` weighs
     them: by how well the task's measured ranking agrees with the surrogate's prediction for
     the new task, at the sharpness the model chose leave-task-out (all alike under the
-    plain portfolio rule)."""
-    check_metafeatures(metafeatures)
-    vec, _ = fitted.task_vector(metafeatures)
+    plain portfolio rule). ``None`` without meta-features, in the query or the model."""
+    if portfolio_because(fitted, metafeatures) is not None:
+        return None
+    vec, _ = fitted.task_vector(metafeatures or {})
     _, weights, _ = select(fitted, vec, 0)
     return {name: float(w) for name, w in zip(fitted.task_names, weights, strict=True)}
 
 
+def portfolio_because(fitted: FittedSurrogate, metafeatures: dict[str, float] | None) -> str | None:
+    """``"model"`` when the model uses no meta-features, ``"query"`` when none were given:
+    then the plain global portfolio answers; ``None``: the model's rule does."""
+    if not fitted.scaler.names:
+        return "model"
+    return None if metafeatures else "query"
+
+
 def recommend_with(
-    fitted: FittedSurrogate, metafeatures: dict[str, float], *, top_k: int = 5
+    fitted: FittedSurrogate, metafeatures: dict[str, float] | None, *, top_k: int = 5
 ) -> list[Recommendation]:
     """Recommendations from a fitted surrogate (no store access).
 
-    The set comes from :mod:`recommender.surrogate.portfolio`; ``predicted`` and ``uncertainty``
-    are the ensemble's mean and spread for the new task, and ``explanation`` names the
-    known tasks that weigh most and how each config did on them, and the model's
-    set-selection ``rule`` (``"portfolio"``: the same configs for any dataset, because
-    cross-validation found no per-dataset signal; see :func:`portfolio_rule`).
+    The set comes from :mod:`recommender.surrogate.portfolio`; ``predicted`` and
+    ``uncertainty`` are the ensemble's mean and spread for the new task, and
+    ``explanation`` names the known tasks that weigh most and how each config did on
+    them, and the model's set-selection ``rule`` (``"portfolio"``: the same configs for
+    any dataset, because cross-validation found no per-dataset signal, or, as
+    ``portfolio_because`` says, the model uses no meta-features or the query gave none;
+    see :func:`portfolio_rule`).
     """
-    check_metafeatures(metafeatures)
-    vec, missing = fitted.task_vector(metafeatures)
-    X, weights, picks = recommend_encoded(fitted, vec, top_k)
+    because = portfolio_because(fitted, metafeatures)
+    vec, missing = fitted.task_vector(metafeatures or {})
+    X, weights, picks = recommend_encoded(fitted, vec, top_k, plain=because is not None)
     covers = hedges(fitted, picks, weights)
     members = fitted.predict_members(X, vec)
     configs = fitted.space.decode(X)
-    rule = portfolio_rule(fitted)
+    rule = PLAIN_RULE if because else portfolio_rule(fitted)
     out = []
     for rank, config in enumerate(configs, start=1):
         why: dict[str, Any] = {
@@ -159,7 +181,9 @@ def recommend_with(
             "hedge_for": covers[rank - 1],
             "rule": rule,
         }
-        if missing:
+        if because:
+            why["portfolio_because"] = because
+        elif missing:
             why["imputed_metafeatures"] = missing
         out.append(
             Recommendation(
@@ -180,25 +204,28 @@ def first_role(rule: str) -> str:
     return "best predicted" if rule.startswith("surrogate/") else "best on known tasks"
 
 
-def check_metafeatures(metafeatures: dict[str, float]) -> None:
-    """Raise :class:`DatasetError` when there are no meta-features at all."""
-    if not metafeatures:
-        raise DatasetError(
-            "meta-features missing: expected a JSON object of OpenML meta-features, got none; "
-            "compute them with recommender describe DATASET"
-        )
-
-
 def _weighted(rule: str | None) -> bool:
     """Whether the rule weighs the known tasks unequally (a sharpness above 0)."""
     return rule is not None and rule != PLAIN_RULE and float(rule.split("/")[1]) > 0
 
 
-def _rule_note(rule: str | None) -> list[str]:
+def _rule_note(rule: str | None, because: str | None = None) -> list[str]:
     """The rule in words, as the words of one paragraph."""
     if rule is None:
         return []
-    if rule == PLAIN_RULE:
+    if because == "model":
+        text = (
+            "The model uses no meta-features (its tasks have none), so these are the configs "
+            "that do best across its known tasks, the same for any dataset (scores per "
+            "task: --json)."
+        )
+    elif because == "query":
+        text = (
+            "No meta-features were given, so these are the configs that do best across the "
+            "model's known tasks; give a dataset or its meta-features for picks that fit it "
+            "(scores per task: --json)."
+        )
+    elif rule == PLAIN_RULE:
         text = (
             "No per-dataset signal: in cross-validation the model could not tell which "
             "configs suit which dataset, so these are the configs that do best across its "

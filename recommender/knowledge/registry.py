@@ -168,7 +168,7 @@ def train_and_register(
     report.status = "promoted" if promote_it else "kept_champion"
     report.n_tasks = len(data.tasks)
     report.duration_s = time.perf_counter() - start
-    report.message = f"{_message(report)}; {rule_note(new.fitted)}{new.fewshot_note}"
+    report.message = f"{_message(report)}; {rule_note(new.fitted)}{new.data_note}{new.fewshot_note}"
     return report
 
 

@@ -36,6 +36,8 @@ class Challenger:
         params: the surrogate settings chosen.
         evaluation: the challenger's leave-task-out scores (``top1_regret``, ...).
         champion_evaluation: the champion's settings scored on the same folds, if given.
+        data_note: a note on the training tasks without meta-features, when only some
+            have them (empty otherwise).
     """
 
     fitted: FittedSurrogate
@@ -44,6 +46,7 @@ class Challenger:
     params: dict[str, Any]
     evaluation: dict[str, Any]
     champion_evaluation: dict[str, Any] | None
+    data_note: str = ""
 
 
 def training_data(store: Store, space: Space, **kwargs: Any) -> TrainingData:
@@ -56,7 +59,7 @@ def training_data(store: Store, space: Space, **kwargs: Any) -> TrainingData:
     data = load_training_data(store, space, **kwargs)
     if len(data.tasks) < 2:
         raise ModelError(
-            f"retrain learns across tasks: expected runs and meta-features for at least 2 "
+            f"retrain learns across tasks: expected runs for at least 2 "
             f"tasks in space {space.name!r}, got {len(data.tasks)}; ingest runs of more tasks"
         )
     return data
@@ -90,4 +93,14 @@ def train_challenger(
     fitted = fit_surrogate(data, params=chosen, seed=seed)
     fitted.meta.update(cv=evaluation, params=chosen)
     few, note = meta_train_noted(data, seed=seed) if fewshot else (None, "")
-    return Challenger(fitted, few, note, chosen, evaluation, champion_evaluation)
+    return Challenger(
+        fitted, few, note, chosen, evaluation, champion_evaluation, _undescribed(data)
+    )
+
+
+def _undescribed(data: TrainingData) -> str:
+    """A note on the training tasks without meta-features, when only some have them."""
+    n = sum(1 for t in data.tasks if not data.metafeatures.get(t))
+    if n == 0 or n == len(data.tasks):
+        return ""
+    return f"; {n} of {len(data.tasks)} tasks have no meta-features (they count as average tasks)"

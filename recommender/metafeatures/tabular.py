@@ -130,7 +130,7 @@ def entropy_bits(counts: IntArray | FloatArray) -> float:
     if c.size == 0:
         return float("nan")
     p = c / c.sum()
-    return float(-(p * np.log2(p)).sum())
+    return 0.0 - float((p * np.log2(p)).sum())  # one class: 0, not -0
 
 
 # -- statistical ----------------------------------------------------------------------

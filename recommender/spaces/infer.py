@@ -6,7 +6,9 @@ a categorical of ``False``/``True``), numeric ranges from the smallest to the la
 value, a log scale where positive values spread as a log-uniform sample does (over at
 least ``LOG_MIN_RATIO``), and a condition where a parameter is present exactly when a
 categorical parameter takes some of its values (``max_depth`` only with ``booster =
-gbtree``). ``recommender space import FILE --name NAME`` replaces it with the user's own.
+gbtree``). Bounds are rounded outward to two significant digits: the values seen lie
+inside the range that was searched. ``recommender space import FILE --name NAME``
+replaces an inferred space with the user's own.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ if TYPE_CHECKING:
     from recommender.store.base import Store
 
 LOG_MIN_RATIO = 10.0  # max / min at which a log scale is considered
+ROUND_DIGITS = 2  # significant digits of the inferred bounds
 INFERRED_SOURCE = "inferred from runs"  # the spaces table's source of an inferred space
 
 
 def infer_space(name: str, types: Mapping[str, str], frame: Any) -> Space:
     """The space of runs: ``types`` maps each parameter to its stored type (int, float,
     bool, categorical); ``frame`` has a column per parameter (missing where not set).
+    Numeric ranges run from the smallest to the largest value, rounded outward.
 
     Raises:
         SpaceError: no parameter has a value.
@@ -64,12 +68,26 @@ def _param(
         return Param(name, "categorical", default=_plain(counts.index[0]), choices=choices,
                      condition=condition)  # fmt: skip
     x = values.to_numpy(dtype=float)
-    low, high = float(x.min()), float(x.max())
-    log = _log_scaled(x, low, high)
+    log = _log_scaled(x, float(x.min()), float(x.max()))
+    # The observed extremes fall inside the range that was searched: round them outward.
+    low, high = _rounded(float(x.min()), up=False), _rounded(float(x.max()), up=True)
     default = float(np.median(x))
     if kind == "int":
         low, high, default = float(math.floor(low)), float(math.ceil(high)), round(default)
     return Param(name, kind, low, high, log, default, (), condition)
+
+
+def _rounded(x: float, *, up: bool) -> float:
+    """``x`` rounded away from the data to ``ROUND_DIGITS`` significant digits (0.0010286
+    down to 0.001, 0.3153 up to 0.32, 299 up to 300), never past zero."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    exp = math.floor(math.log10(abs(x))) - (ROUND_DIGITS - 1)
+    step = math.ceil if up else math.floor
+    value = float(f"{step(x / 10.0**exp)}e{exp}")
+    if (value < x) if up else (value > x):  # the division rounded the wrong way
+        value = float(f"{step(x / 10.0**exp) + (1 if up else -1)}e{exp}")
+    return value if value * x > 0 else x
 
 
 def _log_scaled(x: Any, low: float, high: float) -> bool:

@@ -48,37 +48,41 @@ class MetaFeatureScaler:
 
     @classmethod
     def fit(cls, metafeatures: Mapping[str, Mapping[str, float]]) -> MetaFeatureScaler:
-        """Choose the preferred meta-features present (finite) for every task.
+        """Choose the preferred meta-features present (finite) for every task that has any.
+
+        Tasks without meta-features count as the training mean; when no task has any,
+        the scaler uses none (a model of the configs alone).
 
         Args:
             metafeatures: ``{task: {name: value}}`` of the training tasks.
 
         Raises:
-            DatasetError: no preferred meta-feature is present for every task.
+            DatasetError: tasks have meta-features but share none of the preferred ones.
         """
-        names = [
-            n
-            for n in PREFERRED_METAFEATURES
-            if metafeatures and all(_finite(mf.get(n)) for mf in metafeatures.values())
-        ]
+        described = [mf for mf in metafeatures.values() if mf]
+        if not described:
+            return cls([], [], [])
+        names = [n for n in PREFERRED_METAFEATURES if all(_finite(mf.get(n)) for mf in described)]
         if not names:
             raise DatasetError(
                 "training tasks share none of the basic meta-features "
                 f"({', '.join(PREFERRED_METAFEATURES[:4])}, ...); ingest them with "
                 "recommender ingest FILE --kind metafeatures"
             )
-        raw = np.array([[_slog(mf[n]) for n in names] for mf in metafeatures.values()])
+        raw = np.array([[_slog(mf[n]) for n in names] for mf in described])
         scale = raw.std(axis=0)
         return cls(names, raw.mean(axis=0).tolist(), np.where(scale > 0, scale, 1.0).tolist())
 
     def transform(self, mf: Mapping[str, float]) -> tuple[npt.NDArray[np.float64], list[str]]:
         """One task's standardised vector, and the names that were missing (imputed).
 
+        A task without meta-features (``{}``) gets the training mean for all of them.
+
         Raises:
-            DatasetError: more than half of the model's meta-features are missing.
+            DatasetError: meta-features were given, but most of the model's are missing.
         """
         missing = [n for n in self.names if not _finite(mf.get(n))]
-        if len(missing) * 2 > len(self.names):
+        if mf and len(missing) * 2 > len(self.names):
             raise DatasetError(
                 f"meta-features missing: expected {', '.join(self.names)}; got none of "
                 f"{', '.join(missing)}; compute them with recommender describe DATASET"
@@ -87,7 +91,7 @@ class MetaFeatureScaler:
             0.0 if n in missing else (_slog(float(mf[n])) - m) / s
             for n, m, s in zip(self.names, self.mean, self.scale, strict=True)
         ]
-        return np.array(vec), missing
+        return np.array(vec, dtype=float), missing
 
     def to_json(self) -> dict[str, Any]:
         return {"names": self.names, "mean": self.mean, "scale": self.scale}

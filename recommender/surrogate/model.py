@@ -93,8 +93,11 @@ def load_training_data(
 ) -> TrainingData:
     """Runs of ``space`` (by space name, else by exact parameter names) joined with meta-features.
 
+    Meta-features are optional: a task without them has ``{}`` (see
+    :meth:`~recommender.surrogate.features.MetaFeatureScaler.fit`).
+
     Raises:
-        ModelError: no usable runs (none for the space/metric, or no task has meta-features).
+        ModelError: no usable runs (none for the space/metric, or no task with two).
     """
     import pandas as pd
 
@@ -110,18 +113,18 @@ def load_training_data(
         )
     mf_all = store.metafeatures()
     counts = df["task"].value_counts()
-    usable = [t for t in counts.index if t in mf_all and counts[t] >= MIN_RUNS_PER_TASK]
+    usable = [t for t in counts.index if counts[t] >= MIN_RUNS_PER_TASK]
     dropped = sorted(set(counts.index) - set(usable))
     if not usable:
         raise ModelError(
             f"none of the {len(counts)} task(s) with runs for space {space.name!r} has "
-            "meta-features; ingest them with: recommender ingest FILE --kind metafeatures"
+            f"{MIN_RUNS_PER_TASK} successful runs; ingest more runs per task"
         )
     df = df[df["task"].isin(usable)].reset_index(drop=True)
     frame = pd.DataFrame({"task": df["task"], "value": df["value"].astype(float)})
     frame["score"] = normalize_per_task(frame, maximize=maximize, method=method)
     frame["run_key"] = df["run_key"]
-    mf = {t: mf_all[t] for t in usable}
+    mf = {t: dict(mf_all.get(t) or {}) for t in usable}
     return TrainingData(
         space, metric, maximize, fidelity, frame, space.encode_frame(df[space.names]), mf, dropped
     )
@@ -289,7 +292,7 @@ def _fit_profile_beta(
     scores each rule leave-task-out. Nothing here sees a task it predicts.
     """
     T, P = len(fitted.task_names), fitted.pool_x.shape[0]
-    if T < 3 or P == 0:
+    if T < 3 or P == 0 or not fitted.scaler.names:  # no meta-features: no per-task signal
         fitted.meta.update(profile_beta=0.0, profile_first="weighted", profile_cv={})
         return
     rng = np.random.default_rng(seed)

@@ -180,22 +180,29 @@ def choose_rule(
     return float(beta_text), first, scores
 
 
-def select(fitted: PoolModel, vec: FloatArray, k: int) -> tuple[list[int], FloatArray, FloatArray]:
-    """Pool indices of the ``k`` chosen configs (best first), the task weights, the profile."""
+def select(
+    fitted: PoolModel, vec: FloatArray, k: int, *, plain: bool = False
+) -> tuple[list[int], FloatArray, FloatArray]:
+    """Pool indices of the ``k`` chosen configs (best first), the task weights, the profile.
+
+    ``plain``: the plain global portfolio (equal weights, first pick by mean), whatever
+    rule the model chose.
+    """
     members = fitted.predict_members(fitted.pool_x, vec)
     profile = members.mean(axis=0)
-    w = task_weights(profile, fitted.pool_ranks(), fitted.profile_beta)
-    first = int(np.argmax(profile)) if fitted.profile_first == "surrogate" else None
+    w = task_weights(profile, fitted.pool_ranks(), 0.0 if plain else fitted.profile_beta)
+    surrogate_first = fitted.profile_first == "surrogate" and not plain
+    first = int(np.argmax(profile)) if surrogate_first else None
     return weighted_greedy(fitted.pool_values, w, k, first), w, profile
 
 
 def recommend_encoded(
-    fitted: PoolModel, vec: FloatArray, k: int
+    fitted: PoolModel, vec: FloatArray, k: int, *, plain: bool = False
 ) -> tuple[FloatArray, FloatArray, list[int]]:
     """The chosen configs (encoded, best first), the known tasks' weights, their pool rows."""
     if fitted.pool_x.shape[0] == 0:
         raise ModelError("the model holds no evaluated configs; retrain it on runs")
-    picks, w, _ = select(fitted, vec, k)
+    picks, w, _ = select(fitted, vec, k, plain=plain)
     return fitted.pool_x[picks], w, picks
 
 

@@ -43,6 +43,13 @@ class TrainResult:
     duration_s: float = 0.0
     error: str | None = None
     n_params: int = 0
+    n_train: int = 0  # rows trained on
+    n_val: int = 0  # rows held out for validation (the same rows for every config)
+
+    def with_split(self, n_train: int, n_val: int) -> TrainResult:
+        """This result with the sizes of the split it was trained and validated on."""
+        self.n_train, self.n_val = int(n_train), int(n_val)
+        return self
 
     @property
     def epochs(self) -> int:
@@ -64,6 +71,8 @@ class TrainResult:
             "duration_s": self.duration_s,
             "error": self.error,
             "n_params": self.n_params,
+            "n_train": self.n_train,
+            "n_val": self.n_val,
             "curve": self.curve,
         }
 

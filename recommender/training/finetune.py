@@ -72,7 +72,7 @@ def fine_tune(
         split = split_rows(dataset, column, seed=seed, val_fraction=val_fraction, max_rows=max_rows)
         model, data = build(split, cfg, dev)
         loop = FineTuneLoop(model, data, cfg, epochs, seed, dev, max_steps)
-        return loop.run(time_budget_s, on_epoch)
+        return loop.run(time_budget_s, on_epoch).with_split(len(split["train"]), len(split["val"]))
 
 
 def split_rows(

@@ -108,7 +108,8 @@ def train_tabular(
         data = prepare_tabular(
             dataset, seed=seed, val_fraction=val_fraction, max_rows=max_rows, device=dev
         )
-        return _train(data, cfg, epochs, seed, dev, time_budget_s, compile_model, on_epoch)
+        result = _train(data, cfg, epochs, seed, dev, time_budget_s, compile_model, on_epoch)
+        return result.with_split(len(data.y_train), len(data.y_val))
 
 
 def prepare_tabular(

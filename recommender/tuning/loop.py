@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import RecommenderError
+from recommender.tables import counted
 from recommender.tuning.studies import (
     default_study_name,
     fail_stale_trials,
@@ -182,6 +183,8 @@ def run_tune(
         study = open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(),
                             attrs, existing)  # fmt: skip
         fail_stale_trials(study, on_note)
+        if existing and on_note is not None:
+            on_note(_resuming(study, name, budget))
         loop = _Loop(store, dataset, space, study, sampler, features, epochs, device, seed,
                      pruner)  # fmt: skip
         with store.released():  # other processes may use the store while trials train
@@ -189,6 +192,14 @@ def run_tune(
         return TuneResult(dataset.name, space.name, name, storage, loop.metric,
                           [_trial(t) for t in study.get_trials(deepcopy=False)
                            if _shown(t)])  # fmt: skip
+
+
+def _resuming(study: optuna.Study, name: str, budget: int) -> str:
+    """What a resumed tune says before its first new trial: trials done, and to go."""
+    done = sum(_counts(t) for t in study.get_trials(deepcopy=False))
+    left = max(budget - done, 0)
+    to_go = f"{counted(left, 'more trial')} to train" if left else "nothing more to train"
+    return f"resuming study {name!r}: {counted(done, 'trial')} done of budget {budget}, {to_go}"
 
 
 class _Loop:

@@ -73,6 +73,8 @@ class ValidationOutcome:
             "epochs": r.epochs,
             "duration_s": r.duration_s,
             "error": r.error,
+            "n_train": r.n_train,
+            "n_val": r.n_val,
             "run_key": self.run_key,
         }
 

@@ -148,7 +148,7 @@ def test_bad_top_k_is_an_invalid_argument_and_touches_no_store(
 
 def test_other_bad_arguments(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
-    with pytest.raises(InvalidArgumentError, match="exactly one"):
+    with pytest.raises(InvalidArgumentError, match="space: expected a space name without data"):
         recommender.recommend(db=db)
     with pytest.raises(InvalidArgumentError, match="got both"):
         recommender.recommend(_frame(), task="t", db=db)

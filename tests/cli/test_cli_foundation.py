@@ -48,6 +48,9 @@ def test_ingest_then_list(db_path: Path, tmp_path: Path) -> None:
     assert "nothing new" in again.output
     tasks = json.loads(invoke("tasks", "list", "--json").output)
     assert [t["name"] for t in tasks] == ["task0", "task1"]
+    assert {(t["modality"], t["problem_type"]) for t in tasks} == {(None, None)}
+    listed = invoke("tasks", "list").output.splitlines()
+    assert listed[2].split()[:3] == ["task0", "unknown", "unknown"]  # not "-"
     runs = json.loads(invoke("runs", "list", "--task", "task1", "--json").output)
     assert len(runs) == 3 and all(r["task"] == "task1" for r in runs)
     info = json.loads(invoke("store", "info", "--json").output)

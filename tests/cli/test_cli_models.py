@@ -110,20 +110,20 @@ def test_recommend_errors(runner: CliRunner, db_path: Path, tmp_path: Path) -> N
         ["recommend", "--metafeatures", str(mf), "--space", "toy"],
         "no trained model for space 'toy' (store has 0 runs); ingest runs",
     )
-    empty = tmp_path / "empty.json"
-    empty.write_text("{}")
-    _fails(
-        runner,
-        ["recommend", "--metafeatures", str(empty), "--space", "toy"],
-        "meta-features missing",
-    )
     _fails(
         runner,
         ["recommend", "--metafeatures", str(tmp_path / "none.json"), "--space", "toy"],
         "not found",
     )
-    result = runner.invoke(cli, ["recommend", "--space", "toy"])
-    assert result.exit_code == 2 and "exactly one of" in result.output
+    # Without meta-features (none given, or an empty file) the space's model still answers.
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    for args in (["--metafeatures", str(empty)], []):
+        _fails(runner, ["recommend", *args, "--space", "toy"], "no trained model for space 'toy'")
+    result = runner.invoke(cli, ["recommend"])
+    assert result.exit_code == 2 and "give --dataset, or --space" in result.output
+    result = runner.invoke(cli, ["recommend", "--task", "a", "--metafeatures", str(mf)])
+    assert result.exit_code == 2 and "at most one of" in result.output
 
 
 def _import_toy_space(runner: CliRunner, tmp_path: Path) -> None:

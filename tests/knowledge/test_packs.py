@@ -209,3 +209,30 @@ def test_every_shipped_file_is_declared_as_package_data() -> None:
             path.count("/") == pattern.count("/") and fnmatch.fnmatch(path, pattern)
             for pattern in patterns
         ), f"{path} is not package data"
+
+
+def test_recommend_refuses_a_one_class_folder_with_validates_line(
+    db_path: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from tests.validation.helpers import colour_images
+
+    folder = colour_images(tmp_path / "one", per_class=6, size=20)
+    shutil.rmtree(folder / "blue")
+    runner = CliRunner()
+    recommended = runner.invoke(cli, ["recommend", "--dataset", str(folder)])
+    validated = runner.invoke(cli, ["validate", "--dataset", str(folder), "--epochs", "1"])
+    assert recommended.exit_code == validated.exit_code == 1
+    assert (
+        recommended.stderr
+        == validated.stderr
+        == (
+            "Error: target 'label' has one class ('red'); classification needs at least 2 "
+            "classes; check --target or the data\n"
+        )
+    )
+    described = runner.invoke(cli, ["describe", str(folder)])  # describing it is fine
+    assert described.exit_code == 0, described.output
+    entropy = next(ln for ln in described.stdout.splitlines() if ln.startswith("ClassEntropy"))
+    assert entropy.split() == ["ClassEntropy", "0"]  # not -0

@@ -48,6 +48,14 @@ def test_condition_needs_a_parent_that_explains_every_absence() -> None:
     assert "when kind is a or c" in describe_param(sp.param("x"))
 
 
+def test_bounds_are_rounded_outward_to_two_significant_digits() -> None:
+    frame = _frame({"eta": [0.0010286, 0.01, 0.315321], "n": [11, 150, 299], "x": [-0.47, 2.0, 7]})
+    sp = infer_space("s", {"eta": "float", "n": "int", "x": "float"}, frame)
+    assert (sp.param("eta").low, sp.param("eta").high) == (0.001, 0.32)
+    assert (sp.param("n").low, sp.param("n").high) == (11, 300)
+    assert (sp.param("x").low, sp.param("x").high) == (-0.47, 7.0)
+
+
 def test_a_parameter_without_values_is_refused() -> None:
     frame = _frame({"x": [None, None]})
     with pytest.raises(SpaceError, match="no parameter with a value"):

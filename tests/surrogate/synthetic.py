@@ -47,11 +47,13 @@ def fill_store(
     seed: int = 0,
     space: bool = True,
     shared: bool = False,
+    metafeatures: bool | int = True,
 ) -> list[str]:
     """Write tasks, meta-features, runs (and the space) into ``store``; return task names.
 
     ``shared``: every task evaluates the same ``n_runs`` configs (a collection design, as
-    in the shipped data and LCBench); otherwise each task draws its own.
+    in the shipped data and LCBench); otherwise each task draws its own. ``metafeatures``:
+    ``False`` for none, an int for the first that many tasks only.
     """
     rng = np.random.default_rng(seed)
     design = [_draw_config(rng) for _ in range(n_runs)]
@@ -64,7 +66,8 @@ def fill_store(
     for t, n_inst in enumerate(np.logspace(2.2, 4.8, n_tasks)):
         name = f"task{t}"
         names.append(name)
-        store.add_metafeatures(name, toy_metafeatures(float(n_inst)), source="test")
+        if metafeatures is True or t < metafeatures:  # an int: only the first ones have them
+            store.add_metafeatures(name, toy_metafeatures(float(n_inst)), source="test")
         rows = []
         for r in range(n_runs):
             config = design[r] if shared else _draw_config(rng)

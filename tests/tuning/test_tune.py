@@ -96,10 +96,15 @@ def test_same_study_resumes_and_the_budget_counts_done_trials(
     assert second.exit_code == 0, second.output
     trials = json.loads(second.stdout)["trials"]
     assert [t["number"] for t in trials] == [0, 1, 2, 3]
+    said = second.stderr.splitlines()
+    resuming = "resuming study 's': 2 trials done of budget 4, 2 more trials to train"
+    assert resuming in said
+    assert said.index(resuming) < next(i for i, ln in enumerate(said) if "trial 2 [3/4]" in ln)
     assert trials[:2] == json.loads(first.stdout)["trials"]
     assert tune_runs(trained_store, "toy_resume") == 4
     again = tune(trained_store, data, "--budget", "4", "--study", "s", "--json")
     assert again.exit_code == 0 and len(json.loads(again.stdout)["trials"]) == 4
+    assert "resuming study 's': 4 trials done of budget 4, nothing more to train" in again.stderr
 
 
 class _Interrupting:
@@ -260,3 +265,12 @@ def test_pruned_trials_stop_early_are_stored_and_count(
             [task],
         ).fetchall()
     assert sorted(rows) == [(want, 1.0 if want == "pruned" else 3.0)] * 3
+
+
+def test_help_says_how_many_trials_train_the_recommendations() -> None:
+    from recommender.fewshot.tuner import N_SEED
+
+    result = CliRunner().invoke(cli, ["tune", "--help"])
+    assert result.exit_code == 0
+    said = " ".join(result.output.split())
+    assert f"The first {N_SEED} trials train the top {N_SEED} recommendations;" in said

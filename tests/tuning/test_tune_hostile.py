@@ -35,10 +35,12 @@ def copy_of(trained_store: Path, name: str) -> Path:
 
 
 def one_error(result: Result) -> str:
+    """The one ``Error:`` line, last on stderr (after any notes), of a refused command."""
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), lines
-    return lines[0]
+    errors = [ln for ln in lines if ln.startswith("Error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0] and "Traceback" not in result.output
+    return errors[0]
 
 
 def study_file(db: Path) -> Path:

@@ -83,6 +83,11 @@ def test_end_to_end_recommended_and_baselines(
     images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
     assert len(images) == 2 and all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
     assert "recommended" in html and "<script" not in html
+    # Each recommended curve is named by its rank; the split's size is said.
+    assert "alt='learning curves: recommended #1, recommended #2, default, random'" in html
+    (n_train, n_val), *others = {(r["n_train"], r["n_val"]) for r in rows}
+    assert not others and n_val > 0
+    assert f"Validation split: {n_val} of {n_train + n_val} rows" in html
 
     with DuckDBStore(db_path, read_only=True) as store:
         runs = store.runs(task="blobs")
@@ -161,6 +166,7 @@ def test_budget_runs_until_time_is_up(table: Path, db_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
     assert row["epochs"] == 1 and row["status"] == "ok"
+    assert "(1 epoch, " in result.stderr
 
 
 def test_ray_missing_is_a_one_line_error(
