@@ -239,12 +239,9 @@ def describe_result(
             dataset = claim_task(store, dataset, data, explicit=task is not None, on_note=on_note)
             store.add_metafeatures(dataset.name, features, source="describe")  # type: ignore[arg-type]
             store.add_task(
-                dataset.name,
-                modality=result.modality,
-                problem_type=result.problem_type,
-                source="describe",
-                fingerprint=dataset.fingerprint,
-            )
+                dataset.name, modality=result.modality, problem_type=result.problem_type,
+                source="describe", fingerprint=dataset.fingerprint,
+            )  # fmt: skip
     return Description(dataset.name, result)
 
 
