@@ -50,9 +50,9 @@ class EvaluationResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     rules: dict[str, str] = field(default_factory=dict)  # task -> portfolio rule fitted without it
 
-    def means(self) -> dict[str, float]:
+    def means(self) -> dict[str, float | None]:
         keys = [k for k in self.rows[0] if k != "task"] if self.rows else []
-        return {k: float(np.mean([r[k] for r in self.rows])) for k in keys}
+        return {k: _mean([r[k] for r in self.rows]) for k in keys}
 
     def what_it_measures(self) -> str:
         """The regret's scale and what it measures, in one sentence."""
@@ -169,8 +169,8 @@ def evaluate_loto(
         row["portfolio_top1"] = table.regret_of(pool[port], 1)
         row[f"portfolio_top{top_k}"] = table.regret_of(pool[port], top_k)
         near = _nearest_task_configs(data, others, t, top_k)
-        row["nearest_task_top1"] = table.regret_of(near, 1)
-        row[f"nearest_task_top{top_k}"] = table.regret_of(near, top_k)
+        for k in (1, top_k):  # no nearest task without meta-features: None
+            row[f"nearest_task_top{k}"] = None if near is None else table.regret_of(near, k)
         row.update(_random_best_of_k(table, rng, n_random))
         result.rows.append(row)
     return result
@@ -195,15 +195,24 @@ def _portfolio_matrix(
 
 def _nearest_task_configs(
     data: TrainingData, others: list[str], target: str, k: int
-) -> npt.NDArray[np.float64]:
-    """The best ``k`` configs of the 1-NN task in standardised log meta-feature space."""
+) -> npt.NDArray[np.float64] | None:
+    """The best ``k`` configs of the 1-NN task in standardised log meta-feature space
+    (``None`` when ``target`` or all the ``others`` have no meta-features)."""
     scaler = MetaFeatureScaler.fit({t: data.metafeatures[t] for t in others})
+    if not scaler.names or not data.metafeatures[target]:
+        return None
     q = scaler.transform(data.metafeatures[target])[0]
     dist = [float(((scaler.transform(data.metafeatures[o])[0] - q) ** 2).sum()) for o in others]
     near = others[int(np.argmin(dist))]
     mask = (data.frame["task"] == near).to_numpy()
     order = np.argsort(-data.frame["score"].to_numpy()[mask], kind="stable")[:k]
     return data.X[mask][order]
+
+
+def _mean(values: list[float | None]) -> float | None:
+    """The mean of the values given (None when there are none)."""
+    defined = [v for v in values if v is not None]
+    return float(np.mean(defined)) if defined else None
 
 
 def _random_best_of_k(table: _TaskTable, rng: np.random.Generator, n: int) -> dict[str, float]:

@@ -3,6 +3,8 @@ without them."""
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import pytest
 
 from recommender.errors import DatasetError
 from recommender.fewshot.store_model import tuner_parts
+from recommender.knowledge.evaluation import evaluate_loto
 from recommender.knowledge.query import answer as recommend
 from recommender.knowledge.ranking import PLAIN_RULE
 from recommender.knowledge.registry import champion, train_and_register
@@ -80,6 +83,17 @@ def test_the_tuner_opens_with_the_portfolio_without_metafeatures(
     plain = recommend(store, None, space="toy", top_k=5, log=False)
     assert parts.zero_shot == [r.config for r in plain.recommendations]
     assert parts.prior is None and parts.metafeatures is None
+
+
+def test_evaluate_has_no_nearest_task_without_metafeatures(store: DuckDBStore) -> None:
+    fill_store(store, n_tasks=4, n_runs=20, shared=True, metafeatures=False)
+    result = evaluate_loto(
+        store, space="toy", metric="acc", maximize=True, params=FAST, top_k=3, n_random=5
+    )
+    means = result.means()
+    assert means["nearest_task_top1"] is None and means["nearest_task_top3"] is None
+    assert all(math.isfinite(means[k] or math.nan) for k in ("recommender_top1", "portfolio_top3"))
+    json.dumps(result.as_dict(), allow_nan=False)  # what evaluate --json prints
 
 
 def test_scaler_of_tasks_without_metafeatures() -> None:

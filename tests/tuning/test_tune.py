@@ -274,3 +274,27 @@ def test_help_says_how_many_trials_train_the_recommendations() -> None:
     assert result.exit_code == 0
     said = " ".join(result.output.split())
     assert f"The first {N_SEED} trials train the top {N_SEED} recommendations;" in said
+
+
+def test_tune_on_a_store_whose_tasks_have_no_metafeatures(tmp_path: Path) -> None:
+    from recommender.knowledge import registry
+
+    path = tmp_path / "plain.duckdb"
+    store = write_store(path)
+    store.con.execute("DELETE FROM metafeatures")  # logs that name tasks, not describe them
+    report = registry.train_and_register(
+        store, space="tabular_mlp", metric="acc", maximize=True, force=True, tune=False
+    )
+    store.close()
+    assert "the tasks have no meta-features" in report.message
+    top = CliRunner().invoke(
+        cli, ["recommend", "--space", "tabular_mlp", "--top-k", "1", "--json", "--db", str(path)]
+    )
+    assert top.exit_code == 0, top.output
+    first = json.loads(top.stdout)["recommendations"][0]["config"]
+    result = tune(path, table(tmp_path, "plain_table"), "--budget", "4", "--json")
+    assert result.exit_code == 0, result.output
+    trials = json.loads(result.stdout)["trials"]
+    assert [t["source"] for t in trials] == ["recommended"] * 3 + ["adaptive"]
+    assert trials[0]["config"] == pytest.approx(first)
+    assert all(t["status"] == "ok" for t in trials)
