@@ -16,6 +16,7 @@ from recommender.cli import cli
 from recommender.store import DuckDBStore
 from recommender.training import trainers
 from recommender.tuning.studies import storage_url
+from tests.fewshot.conftest import write_store
 
 
 @pytest.fixture(autouse=True)
