@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recommender.api.inputs import Data, load_data
+from recommender.api.inputs import Data, Target, load_data
 from recommender.arguments import check_int
 from recommender.datasets.fingerprints import claim_task
-from recommender.errors import InvalidArgumentError
+from recommender.errors import InvalidArgumentError, option
 
 if TYPE_CHECKING:
     from recommender.tuning.loop import OnTrial, TuneResult
@@ -30,7 +30,7 @@ MAX_BUDGET = 10_000  # trials in one study
 
 def tune(
     data: Data,
-    target: str | None = None,
+    target: Target = None,
     *,
     space: str | None = None,
     budget: int = 20,
@@ -133,6 +133,6 @@ def _check_arguments(
         epochs = check_int("epochs", epochs, high=MAX_EPOCHS)
     if study is not None and (not isinstance(study, str) or not study.strip()):
         raise InvalidArgumentError(
-            f"study: expected a name, got {study!r}; pass --study NAME or leave it out"
+            f"study: expected a name, got {study!r}; pass {option('study', 'NAME')} or leave it out"
         )
     return budget, epochs, check_seed(seed)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError, RecommenderError, StoreError
+from recommender.errors import InvalidArgumentError, RecommenderError, StoreError, option
 
 if TYPE_CHECKING:
     import optuna
@@ -60,8 +60,8 @@ def study_held(store: DuckDBStore, storage: str | None, name: str) -> Iterator[N
             if not lock.acquire(store.lock_timeout):
                 raise StoreError(
                     f"study {name!r} is being tuned by another process; waited "
-                    f"{store.lock_timeout:g} s; rerun when it finishes, raise --lock-timeout, "
-                    "or pass another --study NAME"
+                    f"{store.lock_timeout:g} s; rerun when it finishes, raise "
+                    f"{option('lock_timeout')}, or pass another {option('study', 'NAME')}"
                 )
     try:
         yield
@@ -130,11 +130,11 @@ def load_study(name: str, storage: str | None, attrs: dict[str, Any], store_path
                 raise InvalidArgumentError(
                     f"study {name!r} in {file.name}: expected a study of {Path(store_path).name}, "
                     f"got one of another store (its runs are not in this one); pass a new "
-                    f"--study NAME, or move {file.name} away to start over"
+                    f"{option('study', 'NAME')}, or move {file.name} away to start over"
                 )
             raise InvalidArgumentError(
                 f"study {name!r}: expected {key} {have!r} as in its earlier trials, "
-                f"got {value!r}; pass the same, or a new --study NAME"
+                f"got {value!r}; pass the same, or a new {option('study', 'NAME')}"
             )
         return True
     return False
