@@ -205,8 +205,8 @@ def check_space_modality(space: str, modality: str) -> None:
     trainer = TRAINERS.get(space)
     if trainer is not None and trainer.modality != modality:
         raise SpaceError(
-            f"space {space!r}: expected {_a(trainer.modality)} dataset, got {_a(modality)} "
-            f"one; pass {option('space', default_space_for(modality))} or leave {option('space')} out"
+            f"space {space!r}: expected {_a(trainer.modality)} dataset, got {_a(modality)} one; "
+            f"pass {option('space', default_space_for(modality))} or leave {option('space')} out"
         )
 
 
