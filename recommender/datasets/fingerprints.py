@@ -26,9 +26,9 @@ def data_fingerprint(data: Any, dataset: Dataset) -> str:
     """Hex digest of what ``data`` holds, with the target and problem read from it.
 
     A file: its bytes. A folder: each file's path inside it and its bytes. A bundled
-    dataset: its name. A DataFrame: its column names and values (not its index). The
-    same content anywhere gives the same fingerprint; a subsample (``max_rows``) shares
-    its source's.
+    dataset: its name. Data in memory (a DataFrame, NumPy ``X`` and ``y``): the column
+    names and values as loaded (not the index). The same content anywhere gives the same
+    fingerprint; a subsample (``max_rows``) of a file or bundled dataset shares its source's.
     """
     from recommender.datasets.bundled import is_bundled
 
@@ -39,8 +39,8 @@ def data_fingerprint(data: Any, dataset: Dataset) -> str:
         digest.update(b"bundled\0" + str(data).encode())
     elif isinstance(data, str | Path):
         _digest_path(digest, Path(data))
-    else:
-        _digest_frame(digest, data)
+    else:  # in memory (a DataFrame, NumPy X and y): the rows as loaded
+        _digest_frame(digest, dataset.X.assign(**{f"\0{dataset.target}": dataset.y.to_numpy()}))
     return digest.hexdigest()
 
 
