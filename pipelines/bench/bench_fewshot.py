@@ -270,9 +270,9 @@ def run_all(bench: Benchmark, args: argparse.Namespace) -> list[dict[str, Any]]:
     return results
 
 
-def report(bench: Benchmark, results: list[dict[str, Any]], budget: int) -> str:
+def report(bench: Benchmark, everything: list[dict[str, Any]], budget: int) -> str:
     """The markdown results: mean regret per method at n, seconds per suggestion, paired."""
-    results = on_common_tasks(results)
+    results = on_common_tasks(everything)
     table = regret_table(results, bench.references, bench.maximize, NS)
     order = [m for m in METHODS if m in table]
     table = {m: table[m] for m in order}
@@ -283,7 +283,10 @@ def report(bench: Benchmark, results: list[dict[str, Any]], budget: int) -> str:
             seconds[m] = float(np.median(asks))
     keys = sorted({r["key"] for r in results if r["method"] == "ours"})
     seeds = sorted({r["seed"] for r in results if r["method"] != "list"})
-    notes = sorted({r["workaround"] for r in results if r.get("workaround")})
+    notes: dict[str, set[str]] = {}
+    for r in results:
+        if r.get("workaround"):
+            notes.setdefault(r["workaround"], set()).add(r["method"])
     lines = [
         f"{bench.name}: {len(next(iter(table.values()), {}))} held-out tasks, seeds "
         f"{seeds}, {budget} trials, metric {bench.objective.layout.metric}; mean regret of the "
@@ -293,7 +296,7 @@ def report(bench: Benchmark, results: list[dict[str, Any]], budget: int) -> str:
         *markdown(table, seconds, "ours", LABELS, NS),
         "",
         "s/suggestion: median wall time of Optuna's ask plus the trial's suggest calls.",
-        *[f"Store: {n}" for n in notes],
+        *[f"Store of {', '.join(sorted(m))}: {n}" for n, m in sorted(notes.items())],
     ]
     return "\n".join(lines) + "\n"
 

@@ -35,6 +35,7 @@ from recommender.api.admin import (
 from recommender.api.inputs import (
     DEFAULT_SPACE,
     Data,
+    Target,
     check_validate_args,
     features_and_space,
     load_data,
@@ -92,7 +93,7 @@ logger = logging.getLogger("recommender")
 # -- recommend ------------------------------------------------------------------------------
 def recommend(
     data: Data | Mapping[str, Any] | None = None,
-    target: str | None = None,
+    target: Target = None,
     *,
     space: str | None = None,
     top_k: int = 5,
@@ -163,7 +164,7 @@ def recommend(
 # -- describe -------------------------------------------------------------------------------
 def describe(
     data: Data,
-    target: str | None = None,
+    target: Target = None,
     *,
     problem: str | None = None,
     text_column: str | None = None,
@@ -198,7 +199,7 @@ def describe(
 
 def describe_result(
     data: Data,
-    target: str | None = None,
+    target: Target = None,
     *,
     problem: str | None = None,
     text_column: str | None = None,
@@ -329,7 +330,7 @@ def evaluate(
 # -- validate -------------------------------------------------------------------------------
 def validate(
     data: Data,
-    target: str | None = None,
+    target: Target = None,
     *,
     space: str | None = None,
     top_k: int = 5,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError, ModelError
+from recommender.errors import InvalidArgumentError, ModelError, option, said
 
 if TYPE_CHECKING:
     from recommender.spaces.space import Space
@@ -151,7 +151,8 @@ def champion_defaults(
     if not champ or (metric is not None and champ[0]["metric"] != metric):
         raise ModelError(
             f"space {space!r} has no trained model for this metric to take defaults from; "
-            "give --metric M and --maximize or --minimize"
+            f"give {option('metric', 'M')} and "
+            + said("--maximize or --minimize", "maximize=True or False")
         )
     metric = metric or champ[0]["metric"]
     maximize = bool(champ[0]["maximize"]) if maximize is None else maximize

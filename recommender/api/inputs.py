@@ -15,12 +15,15 @@ from recommender.arguments import check_top_k
 from recommender.errors import DatasetError, InvalidArgumentError
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     import pandas as pd
 
     from recommender.datasets.loading import Dataset
     from recommender.knowledge.query import Describe
 
-Data: TypeAlias = "pd.DataFrame | str | Path"
+Data: TypeAlias = "pd.DataFrame | npt.NDArray[Any] | str | Path"
+# A target column's name, or (scikit-learn's ``X, y``) the labels themselves.
+Target: TypeAlias = "str | npt.ArrayLike | None"
 DEFAULT_SPACE = "tabular_mlp"
 
 
@@ -59,7 +62,7 @@ def finite_numbers(obj: Mapping[str, Any]) -> dict[str, float]:
 
 
 def features_and_space(
-    data: Data | Mapping[str, Any], target: str | None, space: str | None, text_column: str | None
+    data: Data | Mapping[str, Any], target: Target, space: str | None, text_column: str | None
 ) -> tuple[dict[str, float] | Describe, str]:
     """Meta-features of ``data`` and the space to recommend from (no store needed).
 
@@ -84,6 +87,9 @@ def features_and_space(
     from recommender.metafeatures import compute_metafeatures, groups_computing
     from recommender.training.common import check_target
 
+    read = _read_plainly(data, target) if text_column is None else None
+    if read is not None:
+        return read, space or default_space_for("tabular")
     dataset = load_data(data, target, text_column=text_column)
     # A target no trainer can learn from (one class, ...) is refused as validate and tune
     # refuse it: recommending configurations to train on it would mislead.
@@ -96,9 +102,43 @@ def features_and_space(
     return describe, space or default_space_for(dataset.modality)
 
 
+def _read_plainly(data: Data, target: str | None) -> Describe | None:
+    """For a small table file of numbers, booleans and text, or a bundled table read from
+    a CSV file: its meta-features as a function of the names wanted, read into NumPy
+    without pandas. ``None`` for anything the full loader must read."""
+    if not isinstance(data, (str, Path)):
+        return None
+    from recommender.datasets.bundled import TARGET, bundled_columns, is_bundled
+    from recommender.datasets.files import read_columns
+    from recommender.datasets.labels import default_target
+    from recommender.metafeatures import groups_computing, prepared_features
+    from recommender.metafeatures.prepare import prepare_columns
+    from recommender.training.common import check_labels
+
+    columns = bundled_columns(str(data)) if is_bundled(data) else read_columns(Path(data))
+    if columns is None:
+        return None
+    if target is None:
+        target = TARGET if is_bundled(data) else default_target(columns)
+    prepared = prepare_columns(columns, target)
+    if prepared is None:
+        return None
+    table, problem = prepared
+    try:
+        check_labels(table.n_rows, table.n_classes, None, target)
+    except DatasetError:
+        return None  # the full loader refuses it, in its words
+
+    def describe(names: Sequence[str]) -> dict[str, float]:
+        groups = groups_computing("tabular", names)
+        return prepared_features(table, problem, groups)
+
+    return describe
+
+
 def load_data(
     data: Data,
-    target: str | None = None,
+    target: Target = None,
     *,
     problem: str | None = None,
     text_column: str | None = None,
@@ -106,7 +146,9 @@ def load_data(
     seed: int = 0,
     name: str | None = None,
 ) -> Dataset:
-    """A :class:`~recommender.datasets.loading.Dataset` from a DataFrame, path or bundled name."""
+    """A :class:`~recommender.datasets.loading.Dataset` from a DataFrame, path or bundled
+    name, or from scikit-learn's ``X, y`` (features, then labels as ``target``)."""
+    import numpy as np
     import pandas as pd
 
     from recommender.datasets import loading as datasets
@@ -114,6 +156,8 @@ def load_data(
 
     if max_rows is not None and max_rows < 2:
         raise InvalidArgumentError(f"max_rows: expected an integer >= 2, got {max_rows}")
+    if isinstance(data, np.ndarray) or not isinstance(target, str | None):
+        data, target, name = arrays_as_table(data, target), "y", name or "array"
     if isinstance(data, str | Path):
         return datasets.load_dataset(
             data, target, problem=problem, text_column=text_column, max_rows=max_rows,
@@ -131,6 +175,40 @@ def load_data(
         problem=problem, max_rows=max_rows, seed=seed,
     )  # fmt: skip
     return datasets._as_text_if_needed(ds, text_column)
+
+
+def arrays_as_table(X: Any, y: Any) -> pd.DataFrame:
+    """scikit-learn's ``X, y`` as one table: ``X``'s columns (``x0``, ``x1``, ... for an
+    array) and the labels as column ``y``.
+
+    Raises:
+        InvalidArgumentError: no labels, or shapes that are not ``(n, d)`` and ``(n,)``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if y is None or isinstance(y, str):
+        raise InvalidArgumentError(
+            f"target: with an array as data, expected its labels (scikit-learn's X, y), got "
+            f"{y!r}; pass them as target=y, or pass a DataFrame that holds the target"
+        )
+    labels = np.asarray(y)
+    frame = X.copy() if isinstance(X, pd.DataFrame) else None
+    shape = X.shape if frame is not None else np.shape(X)
+    if len(shape) != 2 or labels.ndim != 1 or labels.shape[0] != shape[0]:
+        raise InvalidArgumentError(
+            f"data and target: expected X of shape (n, d) and y of shape (n,), got "
+            f"{tuple(shape)} and {labels.shape}; pass them as scikit-learn takes them"
+        )
+    if frame is None:
+        frame = pd.DataFrame(np.asarray(X), columns=[f"x{i}" for i in range(shape[1])])
+    elif "y" in frame.columns:
+        raise InvalidArgumentError(
+            "data: expected no column 'y' in X (the labels take that name), got one; "
+            "rename it, or pass one DataFrame with target='y'"
+        )
+    frame["y"] = labels
+    return frame
 
 
 def check_validate_args(

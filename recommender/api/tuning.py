@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recommender.api.inputs import Data, load_data
-from recommender.errors import InvalidArgumentError
+from recommender.api.inputs import Data, Target, load_data
+from recommender.errors import InvalidArgumentError, option
 
 if TYPE_CHECKING:
     from recommender.tuning.loop import OnTrial, TuneResult
@@ -26,7 +26,7 @@ logger = logging.getLogger("recommender")
 
 def tune(
     data: Data,
-    target: str | None = None,
+    target: Target = None,
     *,
     space: str | None = None,
     budget: int = 20,
@@ -111,7 +111,7 @@ def _check_arguments(budget: int, epochs: int | None, study: str | None) -> None
         _check_int("epochs", epochs)
     if study is not None and not study.strip():
         raise InvalidArgumentError(
-            f"study: expected a name, got {study!r}; pass --study NAME or leave it out"
+            f"study: expected a name, got {study!r}; pass {option('study', 'NAME')} or leave it out"
         )
 
 

@@ -92,7 +92,7 @@ class LazyGroup(click.Group):
             if debug:
                 raise
             _STATE["interrupted"] = isinstance(err, KeyboardInterrupt)
-            raise click.ClickException(str(err)) from err
+            raise click.ClickException(err.command_line()) from err
         except OSError as err:  # a path the user gave cannot be read or written
             if debug:
                 raise

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.datasets.bundled import bundled_frame, is_bundled
-from recommender.datasets.files import read_table_file
+from recommender.datasets.files import TABLE_SUFFIXES, WHOLE_FILE_BYTES, read_table_file
 from recommender.datasets.labels import (
     MAX_CLASSES_INFERRED,
     TARGET_NAMES,
@@ -27,7 +27,7 @@ from recommender.datasets.labels import (
     labelled_rows,
     subsample_indices,
 )
-from recommender.errors import DatasetError
+from recommender.errors import DatasetError, option
 
 __all__ = [
     "CELL_BUDGET", "IMAGE_SUFFIXES", "MAX_CLASSES_INFERRED", "MAX_SEED", "MODALITIES",
@@ -38,20 +38,9 @@ __all__ = [
 
 PROBLEM_TYPES = ("binary", "multiclass", "regression")
 MODALITIES = ("tabular", "image", "text")
-TABLE_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "json",
-    ".ndjson": "json",
-    ".json": "json",
-}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 # Without max_rows, a table file larger than this is described from a seeded sample of
 # at most CELL_BUDGET cells (rows x columns), so memory stays bounded by default.
-WHOLE_FILE_BYTES = 1 << 30
 CELL_BUDGET = 100_000_000
 # A string column is free text when its mean length and word count pass these.
 TEXT_MIN_CHARS = 40.0
@@ -145,7 +134,7 @@ def dataset_from_frame(
     if len(labelled) == 0:
         raise DatasetError(
             f"{name}: target {target!r} is missing in every row; expected labelled rows, "
-            "pick another --target"
+            f"pick another {option('target')}"
         )
     if len(labelled) < 2:
         raise DatasetError(
@@ -177,11 +166,12 @@ def _resolve_problem(y: pd.Series, problem: str | None, name: str) -> str:
     if problem == "regression" and not pd.api.types.is_numeric_dtype(y):
         raise DatasetError(
             f"{name}: regression needs a numeric target, got {y.dtype} values like "
-            f"{y.iloc[0]!r}; use --problem multiclass or another --target"
+            f"{y.iloc[0]!r}; use {option('problem', 'multiclass')} or another {option('target')}"
         )
     if problem == "binary" and y.nunique() > 2:
         raise DatasetError(
-            f"{name}: binary needs at most 2 classes, got {y.nunique()}; use --problem multiclass"
+            f"{name}: binary needs at most 2 classes, got {y.nunique()}; "
+            f"use {option('problem', 'multiclass')}"
         )
     return problem
 
@@ -231,7 +221,7 @@ def load_dataset(
     path = Path(path)
     name = name or path.stem
     if max_rows is not None and max_rows < 2:
-        raise DatasetError(f"expected max_rows >= 2, got {max_rows}; raise --max-rows")
+        raise DatasetError(f"expected max_rows >= 2, got {max_rows}; raise {option('max_rows')}")
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder; check the path")
     if path.is_dir():
@@ -272,19 +262,19 @@ def _as_text_if_needed(ds: Dataset, text_column: str | None) -> Dataset:
         columns = ", ".join(map(str, ds.X.columns[:30]))
         raise DatasetError(
             f"{ds.name}: no text column {text_column!r}; available columns: {columns}; "
-            "pass one with --text-column"
+            f"pass one with {option('text_column')}"
         )
     column = ds.X[text_column]
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         raise DatasetError(
             f"{ds.name}: text column {text_column!r}: expected text, got {column.dtype} "
-            "values; pass the column holding the documents with --text-column"
+            f"values; pass the column holding the documents with {option('text_column')}"
         )
     text = column.astype("string").fillna("")
     if not text.str.strip().astype(bool).any():
         raise DatasetError(
             f"{ds.name}: text column {text_column!r}: expected text, got only empty "
-            "values; pass the column holding the documents with --text-column"
+            f"values; pass the column holding the documents with {option('text_column')}"
         )
     ds.X = pd.DataFrame({"text": text.astype(object)})
     ds.modality = "text"

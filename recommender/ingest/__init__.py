@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from recommender.errors import IngestError
+from recommender.errors import IngestError, option
 from recommender.ingest.checks import Progress
 from recommender.ingest.mapping import apply_mapping, load_mapping
 from recommender.ingest.metafeature_table import ingest_metafeature_table
@@ -65,7 +65,8 @@ def detect_format(source: str) -> str:
         if source.startswith("sqlite:///"):
             return _sqlite_kind(Path(source[len("sqlite:///") :]), source)
         raise IngestError(
-            f"cannot tell the format of {source}; pass --format mlflow or --format optuna"
+            f"cannot tell the format of {source}; pass {option('format', 'mlflow')} or "
+            f"{option('format', 'optuna')}"
         )
     path = Path(source).expanduser()
     if not path.exists():
@@ -74,7 +75,8 @@ def detect_format(source: str) -> str:
         if any(path.glob("*/meta.yaml")) or (path / "mlruns").is_dir():
             return "mlflow"
         raise IngestError(
-            f"{source} is a folder but not an MLflow mlruns folder; pass a file or --format"
+            f"{source} is a folder but not an MLflow mlruns folder; pass a file or "
+            f"{option('format')}"
         )
     suffix = path.suffix.lower()
     table_fmt = table_format(path)
@@ -84,7 +86,7 @@ def detect_format(source: str) -> str:
         return _sqlite_kind(path, source)
     raise IngestError(
         f"cannot tell the format of {source} from its suffix {suffix or '(none)'}; "
-        f"pass --format with one of {', '.join(READERS)}"
+        f"pass {option('format')} with one of {', '.join(READERS)}"
     )
 
 
@@ -104,7 +106,8 @@ def _sqlite_kind(path: Path, source: str) -> str:
     if {"studies", "trials"} <= names:
         return "optuna"
     raise IngestError(
-        f"{source}: SQLite database is neither an MLflow nor an Optuna store; pass --format"
+        f"{source}: SQLite database is neither an MLflow nor an Optuna store; "
+        f"pass {option('format')}"
     )
 
 
@@ -216,7 +219,7 @@ def _add_runs(store: Store, table: Any, *, space: str | None, **kwargs: Any) -> 
 def _tracker_runs(src: str, fmt: str, o: Options) -> None:
     """A tracker store holds runs only; say that reading begins."""
     if o.kind != "runs":
-        raise IngestError(f"--kind metafeatures needs a table file, got a {fmt} store")
+        raise IngestError(f"{option('kind', 'metafeatures')} needs a table file, got a {fmt} store")
     o.progress("reading")
 
 

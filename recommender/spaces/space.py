@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from recommender.errors import SpaceError
+from recommender.errors import SpaceError, option
 from recommender.spaces.params import Param, check_params, checked_value, parse_param
 
 if TYPE_CHECKING:
@@ -300,7 +300,7 @@ def import_space(store: Store, path: str | Path, name: str) -> Space:
         SpaceError: the file is invalid or ``name`` is a built-in space.
     """
     if name in builtin_spaces():
-        raise SpaceError(f"space name {name!r} is built in; choose another --name")
+        raise SpaceError(f"space name {name!r} is built in; choose another {option('name')}")
     space = Space.from_json(_read_json(Path(path)), name=name)
     store.add_space(name, space.to_json(), source=str(path))
     return space

@@ -17,7 +17,7 @@ from typing import cast
 
 import duckdb
 
-from recommender.errors import SchemaVersionError, StoreError
+from recommender.errors import SchemaVersionError, StoreError, option
 from recommender.store.guard import (
     HEADER_BYTES,
     GuardedConnection,
@@ -124,7 +124,7 @@ class StoreCore:
                     raise StoreError(
                         f"store {self.path} is busy (another process holds it); waited "
                         f"{wait:g} s; retry when it finishes or raise "
-                        f"--lock-timeout / RECOMMENDER_LOCK_TIMEOUT"
+                        f"{option('lock_timeout')} / RECOMMENDER_LOCK_TIMEOUT"
                     ) from err
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
@@ -135,7 +135,7 @@ class StoreCore:
             return mine
         return StoreError(
             f"cannot open store {self.path}: expected a DuckDB file, got: "
-            f"{first_line(err)}; pass another --db"
+            f"{first_line(err)}; pass another {option('db')}"
         )
 
     def close(self) -> None:
@@ -300,7 +300,7 @@ def _check_location(path: str, read_only: bool) -> None:
     if p.is_file() and p.stat().st_size > 0 and not looks_like_duckdb(path):
         raise StoreError(
             f"cannot open store {p}: expected a DuckDB file, got a file that is not one; "
-            "pass another --db (a new path starts an empty store)"
+            f"pass another {option('db')} (a new path starts an empty store)"
         )
     if read_only:
         return
@@ -310,7 +310,7 @@ def _check_location(path: str, read_only: bool) -> None:
         except OSError as err:
             raise StoreError(
                 f"cannot create the store's folder {p.parent}: {err.strerror or err}; "
-                "pass --db (or set RECOMMENDER_DB) to a path in a writable folder"
+                f"pass {option('db')} (or set RECOMMENDER_DB) to a path in a writable folder"
             ) from err
     # DuckDB writes ``<store>.wal`` next to the file: the folder must be writable too.
     for target in (p.parent, p) if p.exists() else (p.parent,):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import IngestError
+from recommender.errors import IngestError, option, said
 from recommender.store.core import BadLines, StoreCore, quote_ident, sql_str
 from recommender.types import IngestReport, Task
 
@@ -104,7 +104,7 @@ class TasksStore(StoreCore):
         if tcol not in cols:
             raise IngestError(
                 f"{source}: expected a task column {tcol!r}, got columns {', '.join(cols[:12])}; "
-                "name it with --task-column"
+                f"name it with {option('task_column')}"
             )
         con = self.con
         con.register("_mf", table)
@@ -117,8 +117,8 @@ class TasksStore(StoreCore):
             if strict and n_rej:
                 raise IngestError(
                     f"{source}: {n_rej} bad row(s), first: "
-                    f"{reasons[0][0] if reasons else 'malformed line'}; --strict refused "
-                    "the whole file, nothing was stored"
+                    f"{reasons[0][0] if reasons else 'malformed line'}; "
+                    f"{said('--strict', 'strict=True')} refused the whole file, nothing was stored"
                 )
             batch = None
             if not dry_run and (n_changed or n_rej):

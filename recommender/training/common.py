@@ -14,11 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
-from recommender.errors import DatasetError, InvalidArgumentError, RecommenderError, SpaceError
+from recommender.errors import (
+    DatasetError,
+    InvalidArgumentError,
+    RecommenderError,
+    SpaceError,
+    option,
+)
 
 if TYPE_CHECKING:
+    import pandas as pd
     import torch
 
 STATUSES = ("ok", "failed", "diverged")
@@ -96,7 +102,7 @@ def resolve_device(device: str) -> str:
         if not torch.cuda.is_available():
             raise RecommenderError(
                 f"device {device!r} requested but no CUDA device is visible; "
-                "use --device cpu or --device auto"
+                f"use {option('device', 'cpu')} or {option('device', 'auto')}"
             )
         return device
     if device == "cpu":
@@ -136,25 +142,30 @@ def check_target(y: pd.Series, problem_type: str, target: str) -> None:
             labelled rows per class on average.
     """
     labels = y.dropna()
-    if len(labels) < 4:
+    n_classes = int(labels.nunique()) if problem_type != "regression" else 0
+    check_labels(len(labels), n_classes, labels.iloc[0] if len(labels) else None, target)
+
+
+def check_labels(n_rows: int, n_classes: int, first: Any, target: str) -> None:
+    """:func:`check_target` from counts: labelled rows, classes (0: regression) and the
+    first label."""
+    if n_rows < 4:
         raise DatasetError(
-            f"target {target!r}: expected at least 4 labelled rows, got {len(labels)}; "
-            "provide more data"
+            f"target {target!r}: expected at least 4 labelled rows, got {n_rows}; provide more data"
         )
-    if problem_type == "regression":
+    if n_classes == 0:
         return
-    n_classes = int(labels.nunique())
     if n_classes < 2:
         raise DatasetError(
-            f"target {target!r} has one class ('{labels.iloc[0]}'); classification needs "
-            "at least 2 classes; check --target or the data"
+            f"target {target!r} has one class ('{first}'); classification needs "
+            f"at least 2 classes; check {option('target')} or the data"
         )
-    if n_classes > MAX_CLASSES or n_classes * MIN_ROWS_PER_CLASS > len(labels):
+    if n_classes > MAX_CLASSES or n_classes * MIN_ROWS_PER_CLASS > n_rows:
         raise DatasetError(
             f"target {target!r}: expected at most {MAX_CLASSES} classes and at least "
             f"{MIN_ROWS_PER_CLASS} rows per class on average, got {n_classes} classes in "
-            f"{len(labels)} rows; check --target (an id column?), group rare classes, "
-            "or use --problem regression for a numeric target"
+            f"{n_rows} rows; check {option('target')} (an id column?), group rare classes, "
+            f"or use {option('problem', 'regression')} for a numeric target"
         )
 
 
@@ -168,7 +179,7 @@ def check_features(X: pd.DataFrame, modality: str, name: str) -> None:
     if X.shape[1] == 0:
         raise DatasetError(
             f"{name}: expected at least one feature column besides the target, got none; "
-            "add feature columns or check --target"
+            f"add feature columns or check {option('target')}"
         )
     if modality == "tabular":
         from recommender.training.tabular_encoding import informative_columns
@@ -181,7 +192,8 @@ def check_features(X: pd.DataFrame, modality: str, name: str) -> None:
             )
     if modality == "text" and not X.iloc[:, 0].astype(str).str.strip().astype(bool).any():
         raise DatasetError(
-            f"{name}: expected text in the text column, got only empty strings; check --text-column"
+            f"{name}: expected text in the text column, got only empty strings; "
+            f"check {option('text_column')}"
         )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from recommender.errors import ModelError
+from recommender.errors import ModelError, option
 from recommender.training.common import OnEpoch, TrainResult
 from recommender.training.finetune import fine_tune
 from recommender.training.trainers import TEXT_FINETUNE
@@ -127,7 +127,7 @@ def train_text(
         return model.to(dev), _Tokens(tokenizer, split, max_length, dev)
 
     return fine_tune(
-        TEXT_FINETUNE, dataset, config, column="text", hint="load it with --text-column",
+        TEXT_FINETUNE, dataset, config, column="text", hint=f"load it with {option('text_column')}",
         build=build, epochs=epochs, seed=seed, device=device, val_fraction=val_fraction,
         max_rows=max_rows, max_steps=max_steps, time_budget_s=time_budget_s,
         num_threads=num_threads, on_epoch=on_epoch,

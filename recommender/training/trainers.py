@@ -47,7 +47,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from recommender.errors import RecommenderError, SpaceError
+from recommender.errors import RecommenderError, SpaceError, option
 from recommender.spaces.builtin import BUILTIN, BuiltinSpace
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def default_space_for(modality: str) -> str:
             return trainer.space
     raise SpaceError(
         f"no built-in space for modality {modality!r}; expected one of "
-        f"{', '.join(modalities())}; pass --space NAME"
+        f"{', '.join(modalities())}; pass {option('space', 'NAME')}"
     )
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError, RecommenderError
+from recommender.errors import InvalidArgumentError, RecommenderError, option
 from recommender.tables import counted
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def _load_study(name: str, storage: str | None, attrs: dict[str, Any]) -> bool:
                 if have is not None and have != value:
                     raise InvalidArgumentError(
                         f"study {name!r}: expected {key} {have!r} as in its earlier trials, "
-                        f"got {value!r}; pass the same, or a new --study NAME"
+                        f"got {value!r}; pass the same, or a new {option('study', 'NAME')}"
                     )
             return True
     return False

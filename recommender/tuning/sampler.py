@@ -64,7 +64,7 @@ PROPOSAL = "recommender:proposal"
 # A trial waits for the proposals of earlier running trials that started less than this
 # long ago (a proposal takes well under it); an older one without a proposal was started
 # by another sampler or a process that died.
-WAIT_S = 5.0
+WAIT_S = 10.0
 _POLL_S = 0.01
 _RUNNING = (TrialState.RUNNING, TrialState.WAITING)
 
@@ -277,10 +277,7 @@ class RecommenderSampler(BaseSampler):
             for name, dist in study_distributions(trials, known).items()
             if (ov := self._overlap(state, name, dist)) is not None
         }
-        # Values the trial already has (enqueued ones, ones asked before its proposal).
-        given = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
-        dists = {**{k: d for k, (_, d) in asked.items()}, **trial.distributions}
-        fixed = self._in_space(state, given, dists)
+        fixed = self._given(state, trial, asked)  # enqueued values, ones asked already
         observed, pending, seen = self._history(state, trial, trials, asked)
         # Once the study has shown which parameters the objective asks for, the others
         # are held at their defaults (conditional ones too), so two configs differing only
@@ -309,7 +306,7 @@ class RecommenderSampler(BaseSampler):
         for t in trials:
             if t.number == trial.number:
                 continue
-            params = self._in_space(state, t.params, t.distributions)
+            params = self._given(state, t, asked)
             if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
                 observed.append((params, float(t.value)))
                 continue
@@ -318,6 +315,14 @@ class RecommenderSampler(BaseSampler):
             planned = {k: v for k, v in planned.items() if not asked or k in asked}
             (pending if t.state in _RUNNING else seen).append({**planned, **params})
         return observed, pending, seen
+
+    def _given(
+        self, state: _StudyState, trial: FrozenTrial, asked: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A trial's values (enqueued, then asked) the store knows, in the space's values."""
+        given = {**trial.system_attrs.get("fixed_params", {}), **trial.params}
+        dists = {**{k: d for k, (_, d) in asked.items()}, **trial.distributions}
+        return self._in_space(state, given, dists)
 
     def _in_space(
         self, state: _StudyState, params: dict[str, Any], dists: dict[str, BaseDistribution]

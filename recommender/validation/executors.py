@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
-from recommender.errors import InvalidArgumentError, RecommenderError
+from recommender.errors import InvalidArgumentError, RecommenderError, option
 
 EXECUTORS = ("local", "ray")
 # Memory one local worker process needs, about (Python, torch, a copy of the data).
@@ -194,8 +194,8 @@ class Ray:
             import ray
         except ImportError:
             raise RecommenderError(
-                "--executor ray needs Ray, which is not installed; "
-                "run: pip install 'recommender[ray]' (or use --executor local)"
+                f"{option('executor', 'ray')} needs Ray, which is not installed; "
+                "run: pip install 'recommender[ray]' (or use {option('executor', 'local')})"
             ) from None
         if not ray.is_initialized():
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)

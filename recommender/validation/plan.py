@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError
+from recommender.errors import InvalidArgumentError, option
 from recommender.training.trainers import trainer_for
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def parse_baselines(text: str | None) -> list[tuple[str, int]]:
         if name not in ("default", "random") or (name == "default" and count):
             raise InvalidArgumentError(
                 f"baselines: expected 'default' and/or 'random:N', got {part.strip()!r}; "
-                "e.g. --baselines default,random:4"
+                f"e.g. {option('baselines', 'default,random:4')}"
             )
         try:
             n = int(count) if count else 1
@@ -81,7 +81,7 @@ def resolve_budget(
     if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
         raise InvalidArgumentError(
             f"epochs: expected 1 to {MAX_EPOCHS} per config, got {epochs}; "
-            "use fewer --epochs, or --budget-s for a time limit"
+            f"use fewer {option('epochs')}, or {option('budget_s')} for a time limit"
         )
     if budget_s is not None:
         if not math.isfinite(budget_s) or budget_s <= 0:

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import RecommenderError
+from recommender.errors import RecommenderError, option
 
 if TYPE_CHECKING:
     from recommender.validation.runner import ValidationOutcome, ValidationReport
@@ -83,7 +83,7 @@ def curves_figure(outcomes: list[ValidationOutcome], key: str, label: str) -> An
         import matplotlib.pyplot as plt
     except ImportError as err:
         raise RecommenderError(
-            "--report needs matplotlib: pip install 'recommender[report]'"
+            f"{option('report')} needs matplotlib: pip install 'recommender[report]'"
         ) from err
     fig, ax = plt.subplots(figsize=(8, 4.5))
     seen: set[str] = set()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError, RecommenderError
+from recommender.errors import InvalidArgumentError, RecommenderError, option
 from recommender.training.common import TrainResult, metric_name_for
 from recommender.training.trainers import trainer_for
 from recommender.validation.executors import cap_parallel, check_executor, open_executor, run_each
@@ -283,7 +283,8 @@ def _plan(
     )
     if not planned:
         raise InvalidArgumentError(
-            "nothing to validate: top-k is 0 and no baselines; add --baselines default"
+            "nothing to validate: top-k is 0 and no baselines; "
+            f"add {option('baselines', 'default')}"
         )
     return planned, query_id, model_id, features
 

@@ -181,7 +181,7 @@ def test_retrain_and_evaluate_take_the_champions_defaults(
     space = tmp_path / "toy.json"
     space.write_text(json.dumps(TOY_SPACE))
     recommender.import_space(space, "toy", db=db)
-    with pytest.raises(ModelError, match="give --metric M"):
+    with pytest.raises(ModelError, match=r"give metric='M' and maximize=True or False$"):
         recommender.retrain("toy", db=db)
     first = recommender.retrain("toy", metric="acc", maximize=True, db=db)
     assert first.status == "promoted" and first.metric == "acc"
@@ -227,11 +227,57 @@ def test_every_command_is_a_function_on_the_package() -> None:
     assert not folders & set(recommender.__all__)
 
 
+def test_errors_name_arguments_as_python_calls_them(tmp_path: Path) -> None:
+    """The API's errors say ``target=``; the command line's say ``--target`` (same error)."""
+    from click.testing import CliRunner
+
+    from recommender.cli import cli
+
+    db = tmp_path / "s.duckdb"
+    with pytest.raises(RecommenderError) as err:
+        recommender.recommend(_frame(), target="nope", db=db)
+    assert str(err.value).endswith("; pass one with target=") and "--" not in str(err.value)
+    with pytest.raises(RecommenderError) as err:
+        recommender.validate(_frame(), target="y", top_k=0, baselines="none", db=db)
+    assert str(err.value).endswith("; add baselines='default'")
+    path = tmp_path / "t.csv"
+    _frame().to_csv(path, index=False)
+    result = CliRunner().invoke(cli, ["recommend", "--dataset", str(path), "--target", "nope"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and result.stderr.endswith(
+        "; pass one with --target\n"
+    )
+
+
+def test_numpy_x_and_y_as_scikit_learn_passes_them(loaded_db: Path) -> None:
+    frame = _frame()
+    X, y = frame[["a", "b"]].to_numpy(), frame["y"].to_numpy()
+    features = recommender.describe(X, y)
+    assert features["NumberOfInstances"] == 80 and features["NumberOfClasses"] == 2
+    result = recommender.recommend(X, y, top_k=2, db=loaded_db, log=False)
+    assert [r.rank for r in result.recommendations] == [1, 2]
+    same = json.dumps(recommender.describe(frame[["a", "b", "y"]], target="y"), sort_keys=True)
+    from_frame = recommender.describe(frame[["a", "b"]], frame["y"])
+    assert json.dumps(from_frame, sort_keys=True) == same  # NaN-safe comparison
+    general = ("NumberOfInstances", "NumberOfFeatures", "NumberOfClasses", "ClassEntropy")
+    assert {k: features[k] for k in general} == {k: from_frame[k] for k in general}
+    with pytest.raises(InvalidArgumentError) as err:
+        recommender.recommend(X, top_k=2, db=loaded_db)
+    assert str(err.value) == (
+        "target: with an array as data, expected its labels (scikit-learn's X, y), got None; "
+        "pass them as target=y, or pass a DataFrame that holds the target"
+    )
+    with pytest.raises(InvalidArgumentError, match=r"got \(80, 2\) and \(79,\); pass them as"):
+        recommender.describe(X, y[:-1])
+
+
 def test_validate_and_tune_from_the_package(tmp_path: Path) -> None:
     db = tmp_path / "s.duckdb"
-    report = recommender.validate(_frame(), target="y", top_k=0, epochs=1, db=db)
+    frame = _frame()
+    X, y = frame[["a", "b"]].to_numpy(), frame["y"].to_numpy()
+    report = recommender.validate(X, y, top_k=0, epochs=1, db=db)  # scikit-learn's X, y
     assert [o.planned.source for o in report.outcomes] == ["default"]
-    result = recommender.tune(_frame(), target="y", budget=1, epochs=1, db=db)
+    result = recommender.tune(X, y, budget=1, epochs=1, db=db)
     assert len(result.trials) == 1
 
 

@@ -133,7 +133,7 @@ def test_bad_requests_are_one_line_errors(store: DuckDBStore) -> None:
 
 @pytest.mark.skipif(_has_cuda(), reason="checks the message shown without CUDA")
 def test_cuda_without_a_gpu_is_a_one_line_error(store: DuckDBStore) -> None:
-    with pytest.raises(RecommenderError, match="no CUDA device is visible; use --device cpu"):
+    with pytest.raises(RecommenderError, match="no CUDA device is visible; use device=.cpu."):
         _validate(store, device="cuda")
 
 
