@@ -29,6 +29,7 @@ STORE = ROOT / "recommender" / "store"
 ALLOWED: dict[tuple[str, str], str] = {
     ("recommender/datasets/files.py", "read_table_file"): "reads the user's file, in-memory DuckDB",
     ("recommender/datasets/files.py", "_reader_sql"): "SQL of that in-memory reader",
+    ("recommender/datasets/files.py", "read_columns"): "the same reader, into NumPy",
     ("recommender/datasets/files.py", "_sample_table"): "samples the file in that connection",
     ("recommender/ingest/tables.py", "_read_jsonl"): "reads JSON Lines with in-memory DuckDB",
     ("recommender/ingest/__init__.py", "_sqlite_kind"): "lists the user's SQLite tables",

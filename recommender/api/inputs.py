@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from recommender.arguments import check_top_k
+from recommender.arguments import check_int, check_top_k
 from recommender.errors import DatasetError, InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -87,6 +87,9 @@ def features_and_space(
     from recommender.metafeatures import compute_metafeatures, groups_computing
     from recommender.training.common import check_target
 
+    read = _read_plainly(data, target) if text_column is None else None
+    if read is not None:
+        return read, space or default_space_for("tabular")
     dataset = load_data(data, target, text_column=text_column)
     # A target no trainer can learn from (one class, ...) is refused as validate and tune
     # refuse it: recommending configurations to train on it would mislead.
@@ -97,6 +100,40 @@ def features_and_space(
         return compute_metafeatures(dataset, groups=groups).features
 
     return describe, space or default_space_for(dataset.modality)
+
+
+def _read_plainly(data: Data, target: str | None) -> Describe | None:
+    """For a small table file of numbers, booleans and text, or a bundled table read from
+    a CSV file: its meta-features as a function of the names wanted, read into NumPy
+    without pandas. ``None`` for anything the full loader must read."""
+    if not isinstance(data, (str, Path)):
+        return None
+    from recommender.datasets.bundled import TARGET, bundled_columns, is_bundled
+    from recommender.datasets.files import read_columns
+    from recommender.datasets.labels import default_target
+    from recommender.metafeatures import groups_computing, prepared_features
+    from recommender.metafeatures.prepare import prepare_columns
+    from recommender.training.common import check_labels
+
+    columns = bundled_columns(str(data)) if is_bundled(data) else read_columns(Path(data))
+    if columns is None:
+        return None
+    if target is None:
+        target = TARGET if is_bundled(data) else default_target(columns)
+    prepared = prepare_columns(columns, target)
+    if prepared is None:
+        return None
+    table, problem = prepared
+    try:
+        check_labels(table.n_rows, table.n_classes, None, target)
+    except DatasetError:
+        return None  # the full loader refuses it, in its words
+
+    def describe(names: Sequence[str]) -> dict[str, float]:
+        groups = groups_computing("tabular", names)
+        return prepared_features(table, problem, groups)
+
+    return describe
 
 
 def load_data(
@@ -133,6 +170,12 @@ def load_data(
         )
     if len(data) == 0:
         raise DatasetError("DataFrame: no rows; expected at least 2 labelled rows")
+    repeated = data.columns[data.columns.duplicated()]
+    if len(repeated):
+        raise DatasetError(
+            f"DataFrame: expected unique column names, got {str(repeated[0])!r} "
+            f"{int((data.columns == repeated[0]).sum())} times; rename or drop the repeats"
+        )
     ds = datasets.dataset_from_frame(
         data, target or default_target(data), name=name or "dataframe",
         problem=problem, max_rows=max_rows, seed=seed,
@@ -175,14 +218,25 @@ def arrays_as_table(X: Any, y: Any) -> pd.DataFrame:
 
 
 def check_validate_args(
-    top_k: int, epochs: int | None, budget_s: float | None, executor: str, parallel: int
-) -> None:
+    top_k: int,
+    epochs: int | None,
+    budget_s: float | None,
+    executor: str,
+    parallel: int,
+    seed: int = 0,
+) -> int:
     """Check :func:`recommender.api.validate`'s run options before anything is loaded.
+
+    Returns:
+        ``seed`` as an int (a NumPy integer is one).
 
     Raises:
         InvalidArgumentError: a bad ``top_k``, ``epochs``, ``budget_s`` (or both given),
             ``executor`` or ``parallel``.
+        DatasetError: a bad ``seed``.
     """
+    from recommender.datasets.loading import check_seed
+
     check_top_k(top_k, low=0)
     if epochs is not None and budget_s is not None:
         raise InvalidArgumentError(
@@ -194,5 +248,5 @@ def check_validate_args(
         raise InvalidArgumentError(f"budget_s: expected seconds > 0, got {budget_s!r}")
     if executor not in ("local", "ray"):
         raise InvalidArgumentError(f"executor: expected local or ray, got {executor!r}")
-    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
-        raise InvalidArgumentError(f"parallel: expected an integer >= 1, got {parallel!r}")
+    check_int("parallel", parallel)
+    return check_seed(seed)

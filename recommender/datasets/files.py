@@ -7,9 +7,10 @@ and only the kept rows reach pandas.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+import numpy.typing as npt
 
 from recommender.datasets.labels import (
     check_target_column,
@@ -19,6 +20,23 @@ from recommender.datasets.labels import (
     oversampled,
 )
 from recommender.errors import DatasetError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# Table file suffix -> DuckDB reader.
+TABLE_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".json": "json",
+}
+# Larger table files are sampled while read (see ``read_table_file``).
+WHOLE_FILE_BYTES = 1 << 30
 
 
 def read_table_file(
@@ -52,7 +70,9 @@ def read_table_file(
             max_rows = max(cell_budget // len(columns), 2)
         if max_rows is None:
             return _to_pandas(src), None
-        target = target or default_target(pd.DataFrame(columns=columns))
+        import pandas as pd
+
+        target = target or default_target(columns)
         check_target_column(pd.DataFrame(columns=columns), target, path.stem)
         return _sample_table(con, path, kind, columns, target, problem, max_rows, seed)
     except duckdb.Error as err:
@@ -88,6 +108,8 @@ def _sample_table(
     independent of file order; only a few percent more than ``max_rows`` rows reach
     memory, and each class is then cut to its exact quota by the same hash order.
     """
+    import pandas as pd
+
     t = _quote(target)
     reader = _reader_sql(kind)
     counts = con.execute(  # type: ignore[attr-defined]
@@ -123,6 +145,37 @@ def _sample_table(
     )
     frame = _to_pandas(relation)
     return frame, n_total
+
+
+# Column types read_columns hands over as they are (numbers, booleans, text).
+PLAIN_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
+     "UBIGINT", "FLOAT", "DOUBLE", "BOOLEAN", "VARCHAR"}
+)  # fmt: skip
+
+
+def read_columns(path: Path) -> dict[str, npt.NDArray[Any]] | None:
+    """A table file read whole into NumPy columns (masked arrays where values are
+    missing), when it is small (under ``WHOLE_FILE_BYTES``) and holds numbers, booleans
+    and text only; else ``None`` (read it with :func:`read_table_file`). The same reader
+    as :func:`read_table_file`, without pandas.
+    """
+    import duckdb
+
+    kind = TABLE_SUFFIXES.get(path.suffix.lower())
+    if kind is None or not path.is_file() or path.stat().st_size > WHOLE_FILE_BYTES:
+        return None
+    con = duckdb.connect()
+    try:
+        relation = con.sql(_reader_sql(kind), params=[str(path)])
+        if not relation.columns or any(str(t) not in PLAIN_TYPES for t in relation.types):
+            return None
+        columns: dict[str, npt.NDArray[Any]] = relation.fetchnumpy()
+        return columns
+    except duckdb.Error:
+        return None  # the full reader says what is wrong
+    finally:
+        con.close()
 
 
 def _to_pandas(relation: object) -> pd.DataFrame:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from recommender.errors import DatasetError, option
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TARGET_NAMES = ("target", "label", "class", "y")
 # An integer-valued target with at most this many distinct values is a class label.
@@ -25,11 +30,14 @@ def infer_problem_type(y: pd.Series) -> str:
     Returns:
         ``"binary"`` (at most two classes), ``"multiclass"`` or ``"regression"``.
 
+    >>> import pandas as pd
     >>> infer_problem_type(pd.Series([0, 1, 1, 0]))
     'binary'
     >>> infer_problem_type(pd.Series([0.5, 1.25, 3.0]))
     'regression'
     """
+    import pandas as pd
+
     values = y.dropna()
     n_unique = int(values.nunique())
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
@@ -80,6 +88,8 @@ def subsample_indices(
 def class_codes(
     y: pd.Series | npt.NDArray[np.generic],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    import pandas as pd
+
     codes, uniques = pd.factorize(pd.Series(y), use_na_sentinel=False)
     counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
     return codes.astype(np.int64), counts
@@ -104,12 +114,15 @@ def class_quota(counts: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
     return quota
 
 
-def default_target(frame: pd.DataFrame) -> str:
-    lowered = {str(c).lower(): str(c) for c in frame.columns}
+def default_target(columns: Iterable[Any]) -> str:
+    """A column named target, label, class or y (any case), else the last of ``columns``
+    (a DataFrame's columns when given a DataFrame)."""
+    names = [str(c) for c in columns]
+    lowered = {name.lower(): name for name in names}
     for candidate in TARGET_NAMES:
         if candidate in lowered:
             return lowered[candidate]
-    return str(frame.columns[-1])
+    return names[-1]
 
 
 def check_target_column(frame: pd.DataFrame, target: str, name: str) -> None:
@@ -130,6 +143,8 @@ def oversampled(quota: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
 
 def labelled_rows(target: pd.Series) -> pd.Series:
     """Rows whose target is known: not missing and, for numbers, finite (inf is no label)."""
+    import pandas as pd
+
     known = target.notna()
     if pd.api.types.is_numeric_dtype(target) and not pd.api.types.is_bool_dtype(target):
         known &= np.isfinite(target.astype("float64"))

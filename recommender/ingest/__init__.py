@@ -11,6 +11,7 @@ canonical run table and hands it to the store, which checks, quarantines and com
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from recommender.errors import IngestError
+from recommender.errors import IngestError, option
 from recommender.ingest.checks import Progress
 from recommender.ingest.mapping import apply_mapping, load_mapping
 from recommender.ingest.metafeature_table import ingest_metafeature_table
@@ -65,7 +66,8 @@ def detect_format(source: str) -> str:
         if source.startswith("sqlite:///"):
             return _sqlite_kind(Path(source[len("sqlite:///") :]), source)
         raise IngestError(
-            f"cannot tell the format of {source}; pass --format mlflow or --format optuna"
+            f"cannot tell the format of {source}; pass {option('format', 'mlflow')} or "
+            f"{option('format', 'optuna')}"
         )
     path = Path(source).expanduser()
     if not path.exists():
@@ -74,7 +76,8 @@ def detect_format(source: str) -> str:
         if any(path.glob("*/meta.yaml")) or (path / "mlruns").is_dir():
             return "mlflow"
         raise IngestError(
-            f"{source} is a folder but not an MLflow mlruns folder; pass a file or --format"
+            f"{source} is a folder but not an MLflow mlruns folder; pass a file or "
+            f"{option('format')}"
         )
     suffix = path.suffix.lower()
     table_fmt = table_format(path)
@@ -84,7 +87,7 @@ def detect_format(source: str) -> str:
         return _sqlite_kind(path, source)
     raise IngestError(
         f"cannot tell the format of {source} from its suffix {suffix or '(none)'}; "
-        f"pass --format with one of {', '.join(READERS)}"
+        f"pass {option('format')} with one of {', '.join(READERS)}"
     )
 
 
@@ -104,7 +107,8 @@ def _sqlite_kind(path: Path, source: str) -> str:
     if {"studies", "trials"} <= names:
         return "optuna"
     raise IngestError(
-        f"{source}: SQLite database is neither an MLflow nor an Optuna store; pass --format"
+        f"{source}: SQLite database is neither an MLflow nor an Optuna store; "
+        f"pass {option('format')}"
     )
 
 
@@ -216,7 +220,7 @@ def _add_runs(store: Store, table: Any, *, space: str | None, **kwargs: Any) -> 
 def _tracker_runs(src: str, fmt: str, o: Options) -> None:
     """A tracker store holds runs only; say that reading begins."""
     if o.kind != "runs":
-        raise IngestError(f"--kind metafeatures needs a table file, got a {fmt} store")
+        raise IngestError(f"{option('kind', 'metafeatures')} needs a table file, got a {fmt} store")
     o.progress("reading")
 
 
@@ -270,6 +274,7 @@ def _ingest_studies(
     All studies commit together or not at all; with several, each is its own batch. A
     space imported before keeps its definition.
     """
+    studies, notes = _with_values(studies, src)
     many = len(studies) > 1
     reports = []
     with store.transaction():
@@ -297,7 +302,28 @@ def _ingest_studies(
                     progress=progress,
                 )  # fmt: skip
             )
-    return _merged(reports, src, dry_run)
+    return dataclasses.replace(_merged(reports, src, dry_run), notes=notes)
+
+
+def _with_values(studies: list[Study], src: str) -> tuple[list[Study], tuple[str, ...]]:
+    """The studies with a trial that finished with a value, and a note for each other one.
+
+    Raises:
+        IngestError: no study has such a trial.
+    """
+    keep = [s for s in studies if any(c.startswith("metric.") for c in s.runs.column_names)]
+    skipped = [s for s in studies if s not in keep]
+    if not keep:
+        raise IngestError(
+            f"{src}: expected a study with a trial that finished with a value, got only failed "
+            f"or unfinished trials (studies {', '.join(s.name for s in skipped)}); "
+            "nothing to ingest"
+        )
+    return keep, tuple(
+        f"note: study {s.name!r} skipped: none of its {s.runs.num_rows} trial(s) finished "
+        "with a value"
+        for s in skipped
+    )
 
 
 def _merged(reports: list[IngestReport], src: str, dry_run: bool) -> IngestReport:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, cast
 
-from recommender.errors import IngestError
+from recommender.errors import IngestError, option
 
 _BLOCK = 1 << 22
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -100,8 +100,9 @@ def _check_utf8(fh: IO[bytes], path: Path, what: str) -> None:
         if b"\x00" in block:
             raise IngestError(
                 f"{path}: expected {what} text, got NUL bytes (a binary file, or UTF-16/32 "
-                "without a byte-order mark); name its encoding with --encoding utf-16 or "
-                "convert it to UTF-8; nothing from this file was stored"
+                "without a byte-order mark); name its encoding with "
+                f"{option('encoding', 'utf-16')} or convert it to UTF-8; nothing from this file "
+                "was stored"
             )
         offset += len(block)
 
@@ -126,10 +127,10 @@ def _refuse_encoding(
     path: Path, what: str, enc: str, byte: bytes, at: int, named: bool = False
 ) -> None:
     hint = (
-        "check the name given with --encoding"
+        f"check the name given with {option('encoding')}"
         if named
-        else "name its encoding with --encoding (for example latin-1 or cp1252) or convert "
-        "it to UTF-8"
+        else f"name its encoding with {option('encoding')} (for example latin-1 or cp1252) "
+        "or convert it to UTF-8"
     )
     raise IngestError(
         f"{path}: expected {what} text in {enc}, got byte 0x{byte.hex() or '??'} at offset "

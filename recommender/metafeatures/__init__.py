@@ -10,14 +10,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recommender.datasets.loading import Dataset
 from recommender.errors import DatasetError
 from recommender.metafeatures.catalog import FEATURES, GROUPS, feature_names
 from recommender.metafeatures.prepare import PreparedTable, canonical_subsample, row_hashes
 from recommender.metafeatures.prepare import prepare as _prepare_table
+
+if TYPE_CHECKING:
+    from recommender.datasets.loading import Dataset
 
 __all__ = [
     "FEATURES",
@@ -26,6 +29,7 @@ __all__ = [
     "compute_metafeatures",
     "feature_names",
     "groups_computing",
+    "prepared_features",
 ]
 
 # Rows used by the groups that do not need every row (seeded, row-order independent).
@@ -105,12 +109,8 @@ def compute_metafeatures(
 
         features.update(text_features(dataset, seed=seed, notes=notes))
     else:
-        import numpy as np
-
-        # Extreme values (1e308) overflow to inf in moments and distances: the features
-        # are then inf or NaN, which is their value, not something to warn about.
-        with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-            features.update(_tabular(dataset, wanted, seed, time_budget_s, notes))
+        table = _prepare_table(dataset)
+        features.update(_tabular(table, wanted, seed, time_budget_s, notes))
     if dataset.n_rows_total and dataset.n_rows_total > len(dataset.X):
         notes.append(
             f"computed on a {len(dataset.X)}-row sample of {dataset.n_rows_total} rows; "
@@ -145,8 +145,19 @@ def _check_groups(modality: str, groups: Iterable[str] | None) -> list[str]:
     return wanted
 
 
+def prepared_features(
+    table: PreparedTable, problem_type: str, groups: Iterable[str], *, seed: int = 0
+) -> dict[str, float]:
+    """The tabular features of a prepared table, as :func:`compute_metafeatures` gives
+    them for the dataset it was prepared from (NaN outside ``groups``)."""
+    names = feature_names("tabular", problem_type == "regression")
+    features = dict.fromkeys(names, float("nan"))
+    features.update(_tabular(table, _check_groups("tabular", groups), seed, None, []))
+    return features
+
+
 def _tabular(
-    dataset: Dataset,
+    table: PreparedTable,
     groups: list[str],
     seed: int,
     time_budget_s: float | None,
@@ -160,7 +171,6 @@ def _tabular(
     from recommender.metafeatures.tabular import general_features, statistical_features
 
     start = time.perf_counter()
-    table = _prepare_table(dataset)
     by_hash: list[np.ndarray] = []  # rows ordered by content hash: built once, if needed
 
     def rows(group: str) -> PreparedTable:
@@ -183,7 +193,10 @@ def _tabular(
     }
     out: dict[str, float] = {}
     # The matrices here are small (sampled); BLAS/OpenMP threads cost more than they save.
-    with threadpool_limits(limits=1):
+    # Extreme values (1e308) overflow to inf in moments and distances: the features are
+    # then inf or NaN, which is their value, not something to warn about.
+    errors = np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
+    with threadpool_limits(limits=1), errors:
         for group in GROUPS["tabular"]:
             if group not in groups:
                 continue

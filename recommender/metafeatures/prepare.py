@@ -9,14 +9,18 @@ the categories of a pandas ``Categorical`` or else the distinct values seen.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
-from recommender.datasets.loading import Dataset
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from recommender.datasets.loading import Dataset
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -65,6 +69,8 @@ class PreparedTable:
 
 def is_numeric_column(values: pd.Series) -> bool:
     """Whether a column is a numeric attribute (booleans are nominal, as in ARFF)."""
+    import pandas as pd
+
     return bool(
         pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
     )
@@ -109,11 +115,94 @@ def prepare(dataset: Dataset) -> PreparedTable:
     )
 
 
+def prepare_columns(
+    columns: Mapping[str, npt.NDArray[Any]], target: str
+) -> tuple[PreparedTable, str] | None:
+    """:func:`prepare` of the dataset that NumPy columns (masked where missing; numbers,
+    booleans and text, as :func:`recommender.datasets.files.read_columns` reads a file)
+    load as, without pandas; and its problem type. ``None`` where only the full loader
+    can tell (no such target, fewer than 2 labelled rows, a table that may hold free text).
+    """
+    if target not in columns:
+        return None
+    y_all = columns[target]
+    known = ~np.ma.getmaskarray(y_all)
+    if _kind(y_all) == "number":
+        known &= np.isfinite(np.ma.getdata(y_all).astype(np.float64))
+    names = [c for c in columns if c != target]
+    text = [c for c in names if _kind(columns[c]) == "text"]
+    n = int(known.sum())
+    if n < 2 or (text and len(names) <= 3):
+        return None
+    num = [c for c in names if _kind(columns[c]) == "number"]
+    nom = [c for c in names if c not in num]
+    codes = [_codes(columns[c], known, whole=c in text) for c in nom]
+    nominal = np.column_stack([c for c, _ in codes]) if codes else np.empty((n, 0), np.int64)
+    y = np.ma.getdata(y_all)[known]
+    problem = _problem(y, _kind(y_all) == "number")
+    y_codes, n_classes = (None, 0) if problem == "regression" else _codes(y_all, known)
+    return PreparedTable(
+        numeric_columns=[_floats(columns[c])[known] for c in num],
+        numeric_names=num,
+        nominal=nominal.astype(np.int64),
+        nominal_levels=np.array([k for _, k in codes], dtype=np.int64),
+        nominal_names=nom,
+        y_codes=y_codes,
+        y_float=y.astype(np.float64) if problem == "regression" else None,
+        n_classes=n_classes,
+        scale=1.0,
+        n_rows=n,
+    ), problem
+
+
+def _kind(values: npt.NDArray[Any]) -> str:
+    """``number``, ``boolean`` or ``text``: how pandas would type the column."""
+    if values.dtype.kind in "iuf":
+        return "number"
+    return "boolean" if values.dtype.kind == "b" else "text"
+
+
+def _floats(values: npt.NDArray[Any]) -> FloatArray:
+    """A number column as float64, NaN where missing."""
+    out: FloatArray = np.ma.getdata(values).astype(np.float64)
+    out[np.ma.getmaskarray(values)] = np.nan
+    return out
+
+
+def _codes(values: npt.NDArray[Any], rows: npt.NDArray[np.bool_], whole: bool = False
+           ) -> tuple[IntArray, int]:  # fmt: skip
+    """:func:`nominal_codes` of the ``rows`` of a column: codes of its sorted distinct
+    values, -1 where missing. A text column counts its values over every row of the file
+    (``whole``), as the categories pandas reads it into."""
+    missing = np.ma.getmaskarray(values)
+    data = np.ma.getdata(values)
+    levels = np.unique(data[~missing & (True if whole else rows)])
+    codes = np.full(int(rows.sum()), -1, dtype=np.int64)
+    present = ~missing[rows]
+    codes[present] = np.searchsorted(levels, data[rows][present])
+    return codes, len(levels)
+
+
+def _problem(y: npt.NDArray[Any], numeric: bool) -> str:
+    """:func:`~recommender.datasets.labels.infer_problem_type` of labelled values."""
+    from recommender.datasets.labels import MAX_CLASSES_INFERRED
+
+    n_unique = len(np.unique(y))
+    if numeric:
+        values = y.astype(np.float64)
+        integral = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+        if not integral or n_unique > MAX_CLASSES_INFERRED:
+            return "regression"
+    return "binary" if n_unique <= 2 else "multiclass"
+
+
 def nominal_codes(values: pd.Series) -> tuple[IntArray, int]:
     """Integer codes (-1 for missing) and the number of declared values of a column.
 
     Codes follow the sorted distinct values, so they do not depend on row order.
     """
+    import pandas as pd
+
     if isinstance(values.dtype, pd.CategoricalDtype):
         # Re-code by the sorted categories, so codes do not depend on category order.
         categories = pd.Series(values.cat.categories)
@@ -158,6 +247,8 @@ def row_hashes(t: PreparedTable, seed: int) -> npt.NDArray[np.uint64]:
 
 def series_hashes(values: pd.Series, seed: int) -> npt.NDArray[np.uint64]:
     """A seeded hash of each value of a column (texts, image paths)."""
+    import pandas as pd
+
     key = f"{seed:016d}"[-16:]  # pandas wants a 16-character key
     return pd.util.hash_pandas_object(values, index=False, hash_key=key).to_numpy(np.uint64)
 

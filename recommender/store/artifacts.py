@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import ModelError
+from recommender.errors import ModelError, option
 
 if TYPE_CHECKING:
     from recommender.store.base import Store
@@ -113,7 +113,8 @@ def write_model_dir(
     except OSError as err:
         raise ModelError(
             f"cannot write model files to {root}: expected a writable folder, got: "
-            f"{err.strerror or err}; make it writable or pass --db to a store in a writable folder"
+            f"{err.strerror or err}; make it writable or pass {option('db')} to a store in a "
+            "writable folder"
         ) from err
     return target
 

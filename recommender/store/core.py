@@ -17,7 +17,7 @@ from typing import cast
 
 import duckdb
 
-from recommender.errors import SchemaVersionError, StoreError
+from recommender.errors import SchemaVersionError, StoreError, option
 from recommender.store.guard import (
     HEADER_BYTES,
     GuardedConnection,
@@ -91,6 +91,7 @@ class StoreCore:
             _check_location(self.path, read_only)
         self.con = self._connect(read_only and not self.in_memory)
         try:
+            self._check_whole_blocks()
             self._check_version(upgrade)
         except BaseException:
             self.close()  # a refused store leaves no connection behind
@@ -124,7 +125,7 @@ class StoreCore:
                     raise StoreError(
                         f"store {self.path} is busy (another process holds it); waited "
                         f"{wait:g} s; retry when it finishes or raise "
-                        f"--lock-timeout / RECOMMENDER_LOCK_TIMEOUT"
+                        f"{option('lock_timeout')} / RECOMMENDER_LOCK_TIMEOUT"
                     ) from err
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
@@ -135,12 +136,24 @@ class StoreCore:
             return mine
         return StoreError(
             f"cannot open store {self.path}: expected a DuckDB file, got: "
-            f"{first_line(err)}; pass another --db"
+            f"{first_line(err)}; pass another {option('db')}"
         )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.con.close()
+
+    def _check_whole_blocks(self) -> None:
+        """Refuse a file cut short between blocks: DuckDB may open it and read what lies
+        before the cut, so a write would go ahead on a damaged store."""
+        if self.in_memory or Path(self.path + ".wal").exists():
+            return
+        row = self.con.execute("SELECT block_size FROM pragma_database_size()").fetchall()
+        size = os.path.getsize(self.path)
+        if row and row[0][0] and size > HEADER_BYTES and (size - HEADER_BYTES) % int(row[0][0]):
+            raise damaged_store_error(
+                self.path, f"the file has {size} bytes, not its headers and whole blocks"
+            )
 
     # -- schema -------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -300,7 +313,7 @@ def _check_location(path: str, read_only: bool) -> None:
     if p.is_file() and p.stat().st_size > 0 and not looks_like_duckdb(path):
         raise StoreError(
             f"cannot open store {p}: expected a DuckDB file, got a file that is not one; "
-            "pass another --db (a new path starts an empty store)"
+            f"pass another {option('db')} (a new path starts an empty store)"
         )
     if read_only:
         return
@@ -310,7 +323,7 @@ def _check_location(path: str, read_only: bool) -> None:
         except OSError as err:
             raise StoreError(
                 f"cannot create the store's folder {p.parent}: {err.strerror or err}; "
-                "pass --db (or set RECOMMENDER_DB) to a path in a writable folder"
+                f"pass {option('db')} (or set RECOMMENDER_DB) to a path in a writable folder"
             ) from err
     # DuckDB writes ``<store>.wal`` next to the file: the folder must be writable too.
     for target in (p.parent, p) if p.exists() else (p.parent,):

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from recommender.errors import StoreError
+from recommender.errors import StoreError, option
 
 # DuckDB errors that mean the file itself is damaged, not the statement.
 _DAMAGE_TYPES = (
@@ -40,7 +40,8 @@ def damaged_store_error(path: str, err: BaseException | str) -> StoreError:
     return StoreError(
         f"store {path} is damaged or truncated ({first_line(err)}); nothing was changed. "
         f"Restore a backup copy of the file if you have one, save what is still readable "
-        f"with: recommender store export DIR --db {path}, or start a new store with --db"
+        f"with: recommender store export DIR --db {path}, or start a new store with "
+        f"{option('db')}"
     )
 
 
@@ -49,7 +50,7 @@ def unwritable_store_error(path: str, err: BaseException | str) -> StoreError:
     why = err if isinstance(err, str) else first_line(err)
     return StoreError(
         f"store {path}: expected a writable file and folder, got: {why}; nothing was written. "
-        "Make the folder writable, or copy the store to a writable folder and pass --db"
+        f"Make the folder writable, or copy the store to a writable folder and pass {option('db')}"
     )
 
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import IngestError
+from recommender.errors import IngestError, option, said
 from recommender.store.core import BadLines, StoreCore
 from recommender.types import IngestReport
 
@@ -264,8 +264,8 @@ def _refuse(source: str, counts: CheckCounts) -> None:
     """``--strict`` found bad rows."""
     first = counts[3][0][0] if counts[3] else "malformed line"
     raise IngestError(
-        f"{source}: {counts[2]} bad row(s), first: {first}; --strict refused the whole "
-        "file, nothing was stored"
+        f"{source}: {counts[2]} bad row(s), first: {first}; "
+        f"{said('--strict', 'strict=True')} refused the whole file, nothing was stored"
     )
 
 
@@ -273,12 +273,13 @@ def _require_columns(source: str, cols: list[str], metrics: list[str]) -> None:
     if "task" not in cols:
         raise IngestError(
             f"{source}: expected a 'task' column, got columns {_list(cols)}; "
-            "name it with --task-column, set one with --task, or use --mapping"
+            f"name it with {option('task_column')}, set one with {option('task')}, or use "
+            f"{option('mapping')}"
         )
     if not metrics:
         raise IngestError(
             f"{source}: expected at least one 'metric.<name>' column, got columns {_list(cols)}; "
-            "rename them or map them with --mapping"
+            f"rename them or map them with {option('mapping')}"
         )
 
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from recommender.errors import (
     DatasetError,
@@ -25,6 +24,7 @@ from recommender.errors import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     import torch
 
 STATUSES = ("ok", "failed", "diverged")
@@ -142,24 +142,29 @@ def check_target(y: pd.Series, problem_type: str, target: str) -> None:
             labelled rows per class on average.
     """
     labels = y.dropna()
-    if len(labels) < 4:
+    n_classes = int(labels.nunique()) if problem_type != "regression" else 0
+    check_labels(len(labels), n_classes, labels.iloc[0] if len(labels) else None, target)
+
+
+def check_labels(n_rows: int, n_classes: int, first: Any, target: str) -> None:
+    """:func:`check_target` from counts: labelled rows, classes (0: regression) and the
+    first label."""
+    if n_rows < 4:
         raise DatasetError(
-            f"target {target!r}: expected at least 4 labelled rows, got {len(labels)}; "
-            "provide more data"
+            f"target {target!r}: expected at least 4 labelled rows, got {n_rows}; provide more data"
         )
-    if problem_type == "regression":
+    if n_classes == 0:
         return
-    n_classes = int(labels.nunique())
     if n_classes < 2:
         raise DatasetError(
-            f"target {target!r} has one class ('{labels.iloc[0]}'); classification needs "
+            f"target {target!r} has one class ('{first}'); classification needs "
             f"at least 2 classes; check {option('target')} or the data"
         )
-    if n_classes > MAX_CLASSES or n_classes * MIN_ROWS_PER_CLASS > len(labels):
+    if n_classes > MAX_CLASSES or n_classes * MIN_ROWS_PER_CLASS > n_rows:
         raise DatasetError(
             f"target {target!r}: expected at most {MAX_CLASSES} classes and at least "
             f"{MIN_ROWS_PER_CLASS} rows per class on average, got {n_classes} classes in "
-            f"{len(labels)} rows; check {option('target')} (an id column?), group rare classes, "
+            f"{n_rows} rows; check {option('target')} (an id column?), group rare classes, "
             f"or use {option('problem', 'regression')} for a numeric target"
         )
 

@@ -8,7 +8,9 @@ with the space's trainer, and its run (with the learning curve) is stored in its
 transaction as soon as it finishes, as an ordinary run with source ``tune``, so the next
 ``retrain`` learns from it. The same study continues after Ctrl-C or a killed process:
 trials left running are marked failed (and not proposed again), and the budget counts
-the trials already trained.
+the trials already trained. A trial stopped by an error outside its config (a damaged
+file in the data) does not count, and its config is tried again first next time. Where
+the study lives, whose it is and who may tune it: :mod:`recommender.tuning.studies`.
 
 With a pruner (``tune --prune``: :func:`default_pruner`), each epoch's validation value is
 reported to it, and a trial far behind the finished ones at the same epoch stops there:
@@ -23,11 +25,18 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError, RecommenderError, option
+from recommender.errors import RecommenderError
 from recommender.tables import counted
+from recommender.tuning.studies import (
+    default_study_name,
+    fail_stale_trials,
+    load_study,
+    open_study,
+    storage_url,
+    study_held,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -104,14 +113,6 @@ def best_of(trials: list[TuneTrial]) -> TuneTrial | None:
     return max(done, key=lambda t: t.value or 0.0) if done else None
 
 
-def storage_url(store_path: str | Path) -> str | None:
-    """The Optuna storage beside a store file (``None``, in memory, for an in-memory store)."""
-    if str(store_path) == ":memory:":
-        return None
-    path = Path(store_path).resolve()
-    return f"sqlite:///{path.parent / (path.stem + '.optuna.db')}"
-
-
 def default_pruner(epochs: int) -> Any:
     """The pruner of ``tune --prune``: stop a trial whose best value so far is in the
     bottom quarter of the finished trials' values at that epoch, from the middle epoch on,
@@ -127,10 +128,6 @@ def default_pruner(epochs: int) -> Any:
     return optuna.pruners.PercentilePruner(
         75.0, n_startup_trials=5, n_warmup_steps=max(epochs // 2, 1)
     )
-
-
-def default_study_name(task: str, space: str) -> str:
-    return f"{task}-{space}"
 
 
 def run_tune(
@@ -169,82 +166,32 @@ def run_tune(
     """
     from recommender.fewshot.store_model import tuner_parts
     from recommender.tuning.sampler import RecommenderSampler
-    from recommender.validation.recording import start_batch
 
     name = study_name or default_study_name(dataset.name, space.name)
-    attrs = {"task": dataset.name, "space": space.name, "epochs": epochs}
+    attrs = {"store_id": store.store_id(), "task": dataset.name, "space": space.name,
+             "epochs": epochs, "fingerprint": dataset.fingerprint}  # fmt: skip
     storage = storage_url(store.path)
-    existing = _load_study(name, storage, attrs)
-    parts = tuner_parts(store, space.name, metafeatures=dict(features), on_note=on_note)
-    sampler = RecommenderSampler.from_surrogate(
-        parts.surrogate, metafeatures=parts.metafeatures, zero_shot=parts.zero_shot,
-        seed=seed, prior=parts.prior,
-    )  # fmt: skip
-    import optuna
+    with study_held(store, storage, name):
+        existing = load_study(name, storage, attrs, store.path)
+        parts = tuner_parts(store, space.name, metafeatures=dict(features), on_note=on_note)
+        sampler = RecommenderSampler.from_surrogate(
+            parts.surrogate, metafeatures=parts.metafeatures, zero_shot=parts.zero_shot,
+            seed=seed, prior=parts.prior,
+        )  # fmt: skip
+        import optuna
 
-    study = _open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(), attrs,
-                        existing)  # fmt: skip
-    _fail_stale_trials(study, on_note)
-    if existing and on_note is not None:
-        on_note(_resuming(study, name, budget))
-    batch = start_batch(store, dataset, features, source=SOURCE)
-    loop = _Loop(store, dataset, space, study, sampler, batch, epochs, device, seed, pruner)
-    with store.released():  # other processes may use the store while trials train
-        loop.run(budget, on_trial)
-    return TuneResult(dataset.name, space.name, name, storage, loop.metric,
-                      [_trial(t) for t in study.get_trials(deepcopy=False)])  # fmt: skip
-
-
-def _load_study(name: str, storage: str | None, attrs: dict[str, Any]) -> bool:
-    """Whether study ``name`` exists; refuse one of another task, space or epoch count."""
-    import optuna
-
-    if storage is None or not Path(storage.removeprefix("sqlite:///")).is_file():
-        return False
-    try:
-        summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
-    except Exception:  # noqa: BLE001  (no storage file yet, or not Optuna's)
-        return False
-    for summary in summaries:
-        if summary.study_name == name:
-            for key, value in attrs.items():
-                have = summary.user_attrs.get(key)
-                if have is not None and have != value:
-                    raise InvalidArgumentError(
-                        f"study {name!r}: expected {key} {have!r} as in its earlier trials, "
-                        f"got {value!r}; pass the same, or a new {option('study', 'NAME')}"
-                    )
-            return True
-    return False
-
-
-def _open_study(
-    name: str, storage: str | None, sampler: Any, pruner: Any, attrs: dict[str, Any],
-    existing: bool,
-) -> optuna.Study:  # fmt: skip
-    import optuna
-
-    if existing and storage is not None:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler,
-                                 pruner=pruner)  # fmt: skip
-    study = optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler, pruner=pruner,
-        direction="maximize", load_if_exists=True,
-    )  # fmt: skip
-    for key, value in attrs.items():
-        study.set_user_attr(key, value)
-    return study
-
-
-def _fail_stale_trials(study: optuna.Study, on_note: OnNote | None) -> None:
-    """Trials a killed process left running: failed (interrupted), so never proposed again."""
-    from optuna.trial import TrialState
-
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
-    for t in stale:
-        study.tell(t.number, state=TrialState.FAIL)
-    if stale and on_note is not None:
-        on_note(f"note: {len(stale)} trial(s) left running by an earlier call marked failed")
+        study = open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(),
+                            attrs, existing)  # fmt: skip
+        fail_stale_trials(study, on_note)
+        if existing and on_note is not None:
+            on_note(_resuming(study, name, budget))
+        loop = _Loop(store, dataset, space, study, sampler, features, epochs, device, seed,
+                     pruner)  # fmt: skip
+        with store.released():  # other processes may use the store while trials train
+            loop.run(budget, on_trial)
+        return TuneResult(dataset.name, space.name, name, storage, loop.metric,
+                          [_trial(t) for t in study.get_trials(deepcopy=False)
+                           if _shown(t)])  # fmt: skip
 
 
 def _resuming(study: optuna.Study, name: str, budget: int) -> str:
@@ -265,7 +212,7 @@ class _Loop:
         space: Space,
         study: optuna.Study,
         sampler: Any,
-        batch: int,
+        features: Mapping[str, float],
         epochs: int,
         device: str,
         seed: int,
@@ -275,7 +222,8 @@ class _Loop:
         from recommender.training.trainers import trainer_for
 
         self.store, self.dataset, self.space, self.study = store, dataset, space, study
-        self.sampler, self.batch, self.epochs = sampler, batch, epochs
+        self.sampler, self.features, self.epochs = sampler, features, epochs
+        self.batch: int | None = None  # the task and its batch are stored with the first run
         self.device, self.seed = device, seed
         self.trainer = trainer_for(space.name, dataset.modality)
         self.metric = metric_name_for(dataset.problem_type)
@@ -301,7 +249,9 @@ class _Loop:
 
         trial = self.study.ask()
         config = suggest_config(trial, self.space)
-        source = self.sampler.sources.get(trial.number, "adaptive")
+        source = trial.user_attrs.get("source") or self.sampler.sources.get(
+            trial.number, "adaptive"
+        )
         trial.set_user_attr("source", source)
         pruned: list[int] = []
 
@@ -318,14 +268,15 @@ class _Loop:
             result = self.trainer.train(self.dataset, config, epochs=self.epochs,
                                         seed=self.seed, device=self.device,
                                         on_epoch=on_epoch)  # fmt: skip
-        except BaseException as err:
+        except KeyboardInterrupt:
             # Not a trained trial (it does not count against the budget) and never proposed again.
             self.study.tell(trial, state=TrialState.FAIL)
-            if isinstance(err, KeyboardInterrupt):
-                raise TuneInterrupted(
-                    f"interrupted: {len(self.times)} trial(s) trained in this call; rerun the "
-                    "same command to continue the study"
-                ) from None
+            raise TuneInterrupted(
+                f"interrupted: {len(self.times)} trial(s) trained in this call; rerun the "
+                "same command to continue the study"
+            ) from None
+        except BaseException:
+            self._retry_later(trial, source)
             raise
         if pruned and result.status == "ok":
             result = dataclasses.replace(result, status="pruned")
@@ -343,14 +294,26 @@ class _Loop:
         return TuneTrial(trial.number, dict(trial.params), value, status, source,
                          result.duration_s)  # fmt: skip
 
+    def _retry_later(self, trial: optuna.Trial, source: str) -> None:
+        """An error outside the config (the data, the device) stopped ``trial``: it does not
+        count, and its config is queued to be the next trial, so a later call starts with
+        the recommendations this one did not get to train."""
+        from optuna.trial import TrialState
+
+        trial.set_user_attr("retry", True)
+        self.study.tell(trial, state=TrialState.FAIL)
+        self.study.enqueue_trial(dict(trial.params), user_attrs={"source": source})
+
     def _record(self, config: dict[str, Any], result: TrainResult) -> None:
         from recommender.validation.plan import Budget, full_params, run_key
-        from recommender.validation.recording import record_run
+        from recommender.validation.recording import record_run, start_batch
 
         params = full_params(config, self.space)
         key = run_key(self.dataset.name, self.space.name, params, self.seed,
                       Budget(self.epochs), source=SOURCE)  # fmt: skip
-        with self.store.attached():
+        with self.store.attached(), self.store.transaction():
+            if self.batch is None:
+                self.batch = start_batch(self.store, self.dataset, self.features, source=SOURCE)
             record_run(
                 self.store, run_key=key, task=self.dataset.name, space=self.space.name,
                 params=params, result=result, batch=self.batch, query_id=None, source=SOURCE,
@@ -363,6 +326,11 @@ def _counts(t: optuna.trial.FrozenTrial) -> bool:
 
     done = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
     return t.state in done and "status" in t.user_attrs
+
+
+def _shown(t: optuna.trial.FrozenTrial) -> bool:
+    """Every trial but those stopped by an error outside their config (retried instead)."""
+    return not t.user_attrs.get("retry")
 
 
 def _trial(t: optuna.trial.FrozenTrial) -> TuneTrial:
