@@ -87,7 +87,8 @@ def features_and_space(
     from recommender.metafeatures import compute_metafeatures, groups_computing
     from recommender.training.common import check_target
 
-    read = _read_plainly(data, target) if text_column is None else None
+    plain = text_column is None and (target is None or isinstance(target, str))
+    read = _read_plainly(data, target if isinstance(target, str) else None) if plain else None
     if read is not None:
         return read, space or default_space_for("tabular")
     dataset = load_data(data, target, text_column=text_column)

@@ -195,7 +195,7 @@ class Ray:
         except ImportError:
             raise RecommenderError(
                 f"{option('executor', 'ray')} needs Ray, which is not installed; "
-                "run: pip install 'recommender[ray]' (or use {option('executor', 'local')})"
+                f"run: pip install 'recommender[ray]' (or use {option('executor', 'local')})"
             ) from None
         if not ray.is_initialized():
             ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
