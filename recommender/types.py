@@ -38,6 +38,7 @@ class IngestReport:
     moved: tuple[tuple[str, int], ...] = ()
     elsewhere: tuple[tuple[str, int], ...] = ()
     inferred: dict[str, Any] | None = None  # the space registered or updated from the runs
+    notes: tuple[str, ...] = ()  # what was left out whole, and why (one line each)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class IngestReport:
             "moved": [{"space": s, "count": n} for s, n in self.moved],
             "elsewhere": [{"space": s, "count": n} for s, n in self.elsewhere],
             "inferred": self.inferred,
+            "notes": list(self.notes),
         }
 
 

@@ -44,3 +44,15 @@ def write_runs(path: Path, frame: pd.DataFrame) -> Path:
     else:
         raise ValueError(suffix)
     return path
+
+
+def binary_table(folder: Path, name: str, seed: int = 0, rows: int = 60) -> Path:
+    """``folder/name.csv``: a small binary table (``label`` from ``a``); tables of
+    different seeds share their file name, not their rows."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(label=(x[:, 0] > 0).astype(int))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.csv"
+    frame.to_csv(path, index=False)
+    return path

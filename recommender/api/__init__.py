@@ -43,7 +43,8 @@ from recommender.api.inputs import (
 )
 from recommender.api.store import export_store, ingest, rejected, runs, tasks, upgrade_store
 from recommender.api.tuning import tune
-from recommender.arguments import check_top_k
+from recommender.arguments import check_int, check_top_k
+from recommender.datasets.fingerprints import claim_task
 from recommender.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -210,11 +211,12 @@ def describe_result(
     save: bool = False,
     db: str | Path | None = None,
     lock_timeout: float | None = None,
+    on_note: Note | None = None,
 ) -> Description:
     """Like :func:`describe`, with problem type, modality and notes.
 
-    ``save`` stores the meta-features and the task under ``task`` (default: the file
-    stem; for a DataFrame, ``"dataframe"``).
+    ``save`` stores the meta-features and the task under ``task`` (default: the file stem;
+    for a DataFrame, ``"dataframe"``; other data than the task's: ``fingerprints.claim_task``).
 
     Returns:
         A :class:`Description`: the task name and the
@@ -234,14 +236,13 @@ def describe_result(
 
         values = result.as_dict()
         features = {k: v for k, v in values.items() if k not in ("problem_type", "modality")}
-        with open_store(db, lock_timeout=lock_timeout) as store:
+        with open_store(db, lock_timeout=lock_timeout) as store, store.transaction():
+            dataset = claim_task(store, dataset, data, explicit=task is not None, on_note=on_note)
             store.add_metafeatures(dataset.name, features, source="describe")  # type: ignore[arg-type]
             store.add_task(
-                dataset.name,
-                modality=result.modality,
-                problem_type=result.problem_type,
-                source="describe",
-            )
+                dataset.name, modality=result.modality, problem_type=result.problem_type,
+                source="describe", fingerprint=dataset.fingerprint,
+            )  # fmt: skip
     return Description(dataset.name, result)
 
 
@@ -281,8 +282,7 @@ def retrain(
     from recommender.store import open_store
 
     params = model_params(model)
-    if isinstance(min_new_runs, bool) or not isinstance(min_new_runs, int) or min_new_runs < 0:
-        raise InvalidArgumentError(f"min_new_runs: expected an integer >= 0, got {min_new_runs!r}")
+    min_new_runs = check_int("min_new_runs", min_new_runs, low=0)
     with open_store(db, lock_timeout=lock_timeout) as store:
         ensure_shipped(store, space, on_note or logger.info)
         metric, maximize, fidelity = champion_defaults(store, space, metric, maximize, fidelity)
@@ -377,13 +377,14 @@ def validate(
     from recommender.validation.runner import check_request, parse_baselines, run_validation
 
     note = on_note or logger.info
-    check_validate_args(top_k, epochs, budget_s, executor, parallel)
+    seed = check_validate_args(top_k, epochs, budget_s, executor, parallel, seed)
     pairs = parse_baselines(baselines)
     dataset = load_data(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
     )
     check_request(dataset, device=device, seed=seed, executor=executor, parallel=parallel)
     with open_store(db, lock_timeout=lock_timeout) as store:
+        dataset = claim_task(store, dataset, data, on_note=note)
         if top_k > 0:
             ensure_shipped(store, space or default_space_for(dataset.modality), note)
         result = run_validation(

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from recommender.arguments import check_top_k
+from recommender.arguments import check_int, check_top_k
 from recommender.errors import DatasetError, InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -87,7 +87,8 @@ def features_and_space(
     from recommender.metafeatures import compute_metafeatures, groups_computing
     from recommender.training.common import check_target
 
-    read = _read_plainly(data, target) if text_column is None else None
+    plain = text_column is None and (target is None or isinstance(target, str))
+    read = _read_plainly(data, target if isinstance(target, str) else None) if plain else None
     if read is not None:
         return read, space or default_space_for("tabular")
     dataset = load_data(data, target, text_column=text_column)
@@ -170,6 +171,12 @@ def load_data(
         )
     if len(data) == 0:
         raise DatasetError("DataFrame: no rows; expected at least 2 labelled rows")
+    repeated = data.columns[data.columns.duplicated()]
+    if len(repeated):
+        raise DatasetError(
+            f"DataFrame: expected unique column names, got {str(repeated[0])!r} "
+            f"{int((data.columns == repeated[0]).sum())} times; rename or drop the repeats"
+        )
     ds = datasets.dataset_from_frame(
         data, target or default_target(data), name=name or "dataframe",
         problem=problem, max_rows=max_rows, seed=seed,
@@ -212,14 +219,25 @@ def arrays_as_table(X: Any, y: Any) -> pd.DataFrame:
 
 
 def check_validate_args(
-    top_k: int, epochs: int | None, budget_s: float | None, executor: str, parallel: int
-) -> None:
+    top_k: int,
+    epochs: int | None,
+    budget_s: float | None,
+    executor: str,
+    parallel: int,
+    seed: int = 0,
+) -> int:
     """Check :func:`recommender.api.validate`'s run options before anything is loaded.
+
+    Returns:
+        ``seed`` as an int (a NumPy integer is one).
 
     Raises:
         InvalidArgumentError: a bad ``top_k``, ``epochs``, ``budget_s`` (or both given),
             ``executor`` or ``parallel``.
+        DatasetError: a bad ``seed``.
     """
+    from recommender.datasets.loading import check_seed
+
     check_top_k(top_k, low=0)
     if epochs is not None and budget_s is not None:
         raise InvalidArgumentError(
@@ -231,5 +249,5 @@ def check_validate_args(
         raise InvalidArgumentError(f"budget_s: expected seconds > 0, got {budget_s!r}")
     if executor not in ("local", "ray"):
         raise InvalidArgumentError(f"executor: expected local or ray, got {executor!r}")
-    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
-        raise InvalidArgumentError(f"parallel: expected an integer >= 1, got {parallel!r}")
+    check_int("parallel", parallel)
+    return check_seed(seed)

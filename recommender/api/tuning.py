@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.api.inputs import Data, Target, load_data
+from recommender.arguments import check_int
+from recommender.datasets.fingerprints import claim_task
 from recommender.errors import InvalidArgumentError, option
 
 if TYPE_CHECKING:
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["tune"]
 
 logger = logging.getLogger("recommender")
+
+MAX_BUDGET = 10_000  # trials in one study
 
 
 def tune(
@@ -51,8 +55,9 @@ def tune(
     The first is today's top recommendation; each next one is the few-shot surrogate's
     pick given the task's results. Every trial's run (with its learning curve) is stored
     as soon as it finishes, with source ``tune``, so the next :func:`retrain` learns from
-    it. The Optuna study lives beside the store (``<store>.optuna.db``); calling again
+    it. The Optuna study lives beside the store (``<store file>.optuna.db``); calling again
     with the same ``study`` continues it, and ``budget`` counts its trials already trained.
+    Other data than a task's is its own task (:mod:`~recommender.datasets.fingerprints`).
 
     Args:
         data: a pandas DataFrame, a dataset file or folder, or a bundled dataset.
@@ -75,37 +80,36 @@ def tune(
         A :class:`~recommender.tuning.loop.TuneResult` with every trial of the study.
 
     Raises:
-        InvalidArgumentError: a bad ``budget``, ``epochs``, ``parallel`` or ``executor``;
-            an empty ``study`` name or a study of another task.
+        InvalidArgumentError: bad ``budget``, ``epochs``, ``parallel``, ``executor`` or
+            ``study``; a study of another store, task, space or epochs.
         RecommenderError: ``executor="ray"`` without Ray installed.
-        DatasetError: the data cannot be read or has no such target.
-        SpaceError: unknown space.
+        StoreError: the study is busy or its file damaged.
+        DatasetError: unreadable data or no such target. SpaceError: unknown space.
         TuneInterrupted: Ctrl-C; the trials finished before it are kept.
     """
     from recommender.metafeatures import compute_metafeatures
-    from recommender.training.trainers import default_space_for
     from recommender.tuning.loop import trial_workers
     from recommender.validation.runner import check_request
 
     note = on_note or logger.info
-    _check_arguments(budget, epochs, study)
+    budget, epochs, seed = _check_arguments(budget, epochs, study, seed)
     dataset = load_data(
         data, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed
     )
     dev = check_request(dataset, device=device, seed=seed, executor=executor, parallel=parallel)
-    space_name = space or default_space_for(dataset.modality)
+    space_name = _space_for(space, dataset.modality)
     # Worker processes start first: their imports overlap the meta-features and the model.
     with trial_workers(executor, parallel, dev, space_name, dataset.modality, note) as workers:
         features = compute_metafeatures(dataset, seed=seed).features
         finite = {k: float(v) for k, v in features.items() if v is not None and math.isfinite(v)}
         return _tune_in_store(
-            db, lock_timeout, dataset, finite, space_name, epochs, prune, note, budget=budget,
+            data, db, lock_timeout, dataset, finite, space_name, epochs, prune, note, budget=budget,
             device=dev, seed=seed, study_name=study, workers=workers, on_trial=on_trial,
         )  # fmt: skip
 
 
 def _tune_in_store(
-    db: str | Path | None, lock_timeout: float | None, dataset: Dataset,
+    data: Data, db: str | Path | None, lock_timeout: float | None, dataset: Dataset,
     features: dict[str, float], space_name: str, epochs: int | None, prune: bool,
     note: Callable[[str], None], **options: Any,
 ) -> TuneResult:  # fmt: skip
@@ -118,6 +122,7 @@ def _tune_in_store(
 
     with open_store(db, lock_timeout=lock_timeout) as store:
         the_space = load_space(space_name, store)  # unknown: refused before any write
+        dataset = claim_task(store, dataset, data, on_note=note)
         message = ensure_shipped(store, the_space.name)
         if message:
             note(message)
@@ -128,16 +133,29 @@ def _tune_in_store(
         )  # fmt: skip
 
 
-def _check_arguments(budget: int, epochs: int | None, study: str | None) -> None:
-    _check_int("budget", budget)
+def _space_for(space: str | None, modality: str) -> str:
+    """The space to tune in; a built-in one of another modality is refused before its
+    pack is loaded into the store."""
+    from recommender.training.trainers import check_space_modality, default_space_for
+
+    name = space or default_space_for(modality)
+    check_space_modality(name, modality)
+    return name
+
+
+def _check_arguments(
+    budget: int, epochs: int | None, study: str | None, seed: int
+) -> tuple[int, int | None, int]:
+    """``budget``, ``epochs`` and ``seed`` as ints, checked with ``study`` before anything
+    is read."""
+    from recommender.datasets.loading import check_seed
+    from recommender.validation.plan import MAX_EPOCHS  # validate's bound, per trial
+
+    budget = check_int("budget", budget, high=MAX_BUDGET)
     if epochs is not None:
-        _check_int("epochs", epochs)
-    if study is not None and not study.strip():
+        epochs = check_int("epochs", epochs, high=MAX_EPOCHS)
+    if study is not None and (not isinstance(study, str) or not study.strip()):
         raise InvalidArgumentError(
             f"study: expected a name, got {study!r}; pass {option('study', 'NAME')} or leave it out"
         )
-
-
-def _check_int(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(f"{name}: expected an integer >= 1, got {value!r}")
+    return budget, epochs, check_seed(seed)

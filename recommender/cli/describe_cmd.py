@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from recommender.cli.options import db_option, echo_json, echo_table, json_option
+from recommender.cli.options import db_option, echo_json, echo_note, echo_table, json_option
 
 
 @click.command()
@@ -62,6 +62,7 @@ def describe(
     task_name, result = describe_result(
         path, target, problem=problem, text_column=text_column, max_rows=max_rows, seed=seed,
         time_budget=time_budget, task=task, save=save, db=db, lock_timeout=lock_timeout,
+        on_note=echo_note,
     )  # fmt: skip
     values = result.as_dict()
     if as_json:

@@ -12,6 +12,7 @@ from recommender.cli.options import (
     Registered,
     db_option,
     echo_json,
+    echo_note,
     echo_table,
     ingest_formats,
     json_option,
@@ -91,6 +92,8 @@ def ingest(
         task_column=task_column, task_tag=task_tag, strict=strict, dry_run=dry_run,
         progress=progress, encoding=encoding, db=db, lock_timeout=lock_timeout,
     )  # fmt: skip
+    for line in report.notes:
+        echo_note(line)
     if as_json:
         echo_json(report.as_dict())
         return

@@ -17,6 +17,7 @@ import pandas as pd
 
 from recommender.datasets.bundled import bundled_frame, is_bundled
 from recommender.datasets.files import TABLE_SUFFIXES, WHOLE_FILE_BYTES, read_table_file
+from recommender.datasets.images import check_images
 from recommender.datasets.labels import (
     MAX_CLASSES_INFERRED,
     TARGET_NAMES,
@@ -78,6 +79,8 @@ class Dataset:
         target: name of the target column.
         n_rows_total: rows in the source before ``max_rows`` subsampling (equal to
             ``len(X)`` when nothing was dropped).
+        fingerprint: the source's content digest, once it is stored as a task
+            (:mod:`recommender.datasets.fingerprints`).
     """
 
     name: str
@@ -87,6 +90,7 @@ class Dataset:
     y: pd.Series
     target: str
     n_rows_total: int | None = None
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         if self.n_rows_total is None:
@@ -350,7 +354,7 @@ def _load_image_folder(
             f"{path}: expected one sub-folder per class holding .png/.jpg images, found "
             f"{found}; arrange images as FOLDER/CLASS/IMAGE.png"
         )
-    _check_images(path, paths)
+    check_images(path, paths)
     frame = pd.DataFrame({"path": paths, "label": labels})
     ds = dataset_from_frame(
         frame,
@@ -362,25 +366,3 @@ def _load_image_folder(
         seed=seed,
     )
     return ds
-
-
-def _check_images(folder: Path, paths: list[str]) -> None:
-    """Refuse a folder with an image file that cannot be opened, naming the file.
-
-    Only headers are read here; a file damaged past its header fails when it is loaded.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    bad: list[str] = []
-    for file in paths:
-        try:
-            with Image.open(file) as img:
-                img.size  # noqa: B018 - the header must parse
-        except (OSError, UnidentifiedImageError, ValueError):
-            bad.append(file)
-    if bad:
-        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-        raise DatasetError(
-            f"{folder}: expected readable PNG/JPEG images, got an unreadable file {bad[0]}"
-            f"{more}; remove or replace it"
-        )

@@ -151,7 +151,10 @@ class EnsemblePosterior:
 
     def members(self, x: Array) -> list[tuple[float, Array, Array]]:
         """``(weight, mean, sd)`` of each member with weight at ``x``."""
-        parts = [(1.0 - self.target, self.mixture), (self.target, self.task_gp)]
+        parts: list[tuple[float, MixturePosterior | TaskGP]] = [
+            (1.0 - self.target, self.mixture),
+            (self.target, self.task_gp),
+        ]
         return [(w, *m.predict(x)) for w, m in parts if w > 0]
 
 

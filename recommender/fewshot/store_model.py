@@ -144,8 +144,12 @@ def fewshot_for(
             try:
                 _CACHE[key] = FewShotSurrogate.load(folder)
                 return _CACHE[key]
-            except ModelError:
-                pass  # unreadable or old: train again below
+            except Exception as err:  # noqa: BLE001  (its files pass their checksum, yet fail)
+                if on_note is not None:
+                    on_note(
+                        f"note: the few-shot model in {folder} does not load "
+                        f"({_first_line(err)}); meta-training it again from the store's runs"
+                    )
     data = load_training_data(
         store, load_space(loaded.space, store), metric=loaded.metric,
         maximize=loaded.maximize, fidelity=loaded.fidelity,
@@ -156,6 +160,10 @@ def fewshot_for(
     _save_atomically(surrogate, directory)
     _CACHE[key] = surrogate
     return surrogate
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
 
 
 def _save_atomically(surrogate: FewShotSurrogate, directory: Path) -> None:

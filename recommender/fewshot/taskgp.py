@@ -74,7 +74,7 @@ def fit_task_gp(x: Array, u: Array) -> TaskGP:
     best: tuple[float, TaskGP] | None = None
     for length in LENGTH_SCALES:
         k = matern52(f, f, length) + NOISE * np.eye(n)
-        chol = np.linalg.cholesky(k)
+        chol = np.asarray(np.linalg.cholesky(k), dtype=float)
         z = np.linalg.solve(chol, u)
         amp = max(float(z @ z) / n, MIN_AMP)
         nll = 0.5 * n * np.log(amp) + float(np.log(np.diag(chol)).sum())

@@ -11,6 +11,7 @@ canonical run table and hands it to the store, which checks, quarantines and com
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
 from collections.abc import Callable
@@ -273,6 +274,7 @@ def _ingest_studies(
     All studies commit together or not at all; with several, each is its own batch. A
     space imported before keeps its definition.
     """
+    studies, notes = _with_values(studies, src)
     many = len(studies) > 1
     reports = []
     with store.transaction():
@@ -300,7 +302,28 @@ def _ingest_studies(
                     progress=progress,
                 )  # fmt: skip
             )
-    return _merged(reports, src, dry_run)
+    return dataclasses.replace(_merged(reports, src, dry_run), notes=notes)
+
+
+def _with_values(studies: list[Study], src: str) -> tuple[list[Study], tuple[str, ...]]:
+    """The studies with a trial that finished with a value, and a note for each other one.
+
+    Raises:
+        IngestError: no study has such a trial.
+    """
+    keep = [s for s in studies if any(c.startswith("metric.") for c in s.runs.column_names)]
+    skipped = [s for s in studies if s not in keep]
+    if not keep:
+        raise IngestError(
+            f"{src}: expected a study with a trial that finished with a value, got only failed "
+            f"or unfinished trials (studies {', '.join(s.name for s in skipped)}); "
+            "nothing to ingest"
+        )
+    return keep, tuple(
+        f"note: study {s.name!r} skipped: none of its {s.runs.num_rows} trial(s) finished "
+        "with a value"
+        for s in skipped
+    )
 
 
 def _merged(reports: list[IngestReport], src: str, dry_run: bool) -> IngestReport:

@@ -79,7 +79,10 @@ class Store(Protocol):
         modality: str | None = None,
         problem_type: str | None = None,
         source: str | None = None,
+        fingerprint: str | None = None,
     ) -> None: ...
+    def task_for(self, name: str, fingerprint: str | None, *, explicit: bool = ...) -> str: ...
+    def store_id(self) -> str: ...
     def label_tasks(
         self,
         *,

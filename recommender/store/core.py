@@ -91,6 +91,7 @@ class StoreCore:
             _check_location(self.path, read_only)
         self.con = self._connect(read_only and not self.in_memory)
         try:
+            self._check_whole_blocks()
             self._check_version(upgrade)
         except BaseException:
             self.close()  # a refused store leaves no connection behind
@@ -141,6 +142,18 @@ class StoreCore:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.con.close()
+
+    def _check_whole_blocks(self) -> None:
+        """Refuse a file cut short between blocks: DuckDB may open it and read what lies
+        before the cut, so a write would go ahead on a damaged store."""
+        if self.in_memory or Path(self.path + ".wal").exists():
+            return
+        row = self.con.execute("SELECT block_size FROM pragma_database_size()").fetchall()
+        size = os.path.getsize(self.path)
+        if row and row[0][0] and size > HEADER_BYTES and (size - HEADER_BYTES) % int(row[0][0]):
+            raise damaged_store_error(
+                self.path, f"the file has {size} bytes, not its headers and whole blocks"
+            )
 
     # -- schema -------------------------------------------------------------------
     def schema_version(self) -> int:

@@ -115,6 +115,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE runs ADD COLUMN error VARCHAR;
         """,
     ),
+    (
+        4,
+        "a store has an id; a task keeps the fingerprint of the data it was described from",
+        """
+        CREATE TABLE store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+        INSERT INTO store_meta (key, value) VALUES ('store_id', CAST(uuid() AS VARCHAR));
+        ALTER TABLE tasks ADD COLUMN fingerprint VARCHAR;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import IngestError, option, said
+from recommender.errors import IngestError, InvalidArgumentError, option, said
 from recommender.store.core import BadLines, StoreCore, quote_ident, sql_str
 from recommender.types import IngestReport, Task
 
@@ -23,18 +23,58 @@ class TasksStore(StoreCore):
         modality: str | None = None,
         problem_type: str | None = None,
         source: str | None = None,
+        fingerprint: str | None = None,
     ) -> None:
         """Insert a task, or fill in the fields it lacks."""
         self.con.execute(
             """
-            INSERT INTO tasks (task, modality, problem_type, source) VALUES (?, ?, ?, ?)
+            INSERT INTO tasks (task, modality, problem_type, source, fingerprint)
+            VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (task) DO UPDATE SET
                 modality = coalesce(tasks.modality, excluded.modality),
                 problem_type = coalesce(tasks.problem_type, excluded.problem_type),
-                source = coalesce(tasks.source, excluded.source)
+                source = coalesce(tasks.source, excluded.source),
+                fingerprint = coalesce(tasks.fingerprint, excluded.fingerprint)
             """,
-            [name, modality, problem_type, source],
+            [name, modality, problem_type, source, fingerprint],
         )
+
+    def task_for(self, name: str, fingerprint: str | None, *, explicit: bool = False) -> str:
+        """The task name under which data with ``fingerprint`` belongs in this store.
+
+        ``name`` itself when the store has no such task, when the task was made from the
+        same data, or when it has no fingerprint yet and either no meta-features (runs
+        ingested from logs, say) or ``explicit`` (the user named it); otherwise, for a
+        name taken from a file, ``<name>-<first 8 hex digits of the fingerprint>``, so
+        two different tables never share a task.
+
+        Raises:
+            InvalidArgumentError: ``explicit`` and the task holds other data.
+        """
+        if fingerprint is None:
+            return name
+        row = self.con.execute(
+            "SELECT t.fingerprint, (SELECT count(*) FROM metafeatures m WHERE m.task = t.task) "
+            "FROM tasks t WHERE t.task = ?",
+            [name],
+        ).fetchall()
+        if not row or row[0][0] == fingerprint:
+            return name
+        have, n_features = row[0]
+        if have is None and (explicit or not n_features):
+            return name
+        if explicit:
+            raise InvalidArgumentError(
+                f"task {name!r}: expected the data it was made from (fingerprint "
+                f"{str(have or 'none')[:8]}), got other data ({fingerprint[:8]}); "
+                "pass another task name"
+            )
+        return self.task_for(f"{name}-{fingerprint[:8]}", fingerprint)
+
+    def store_id(self) -> str:
+        """This store's id, made once when the store was created or upgraded."""
+        row = self.con.execute("SELECT value FROM store_meta WHERE key = 'store_id'").fetchall()
+        return str(row[0][0]) if row else ""
 
     def label_tasks(
         self,

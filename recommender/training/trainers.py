@@ -196,6 +196,24 @@ def default_space_for(modality: str) -> str:
     )
 
 
+def check_space_modality(space: str, modality: str) -> None:
+    """Refuse a built-in space whose trainer takes another modality than the data's.
+
+    Raises:
+        SpaceError: ``space`` is registered for another modality.
+    """
+    trainer = TRAINERS.get(space)
+    if trainer is not None and trainer.modality != modality:
+        raise SpaceError(
+            f"space {space!r}: expected {_a(trainer.modality)} dataset, got {_a(modality)} one; "
+            f"pass {option('space', default_space_for(modality))} or leave {option('space')} out"
+        )
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 def trainer_for(space: str, modality: str) -> Trainer:
     """The trainer of ``space``, else the default trainer of the dataset's ``modality``.
 

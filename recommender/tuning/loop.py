@@ -10,7 +10,10 @@ transaction as soon as it finishes, as an ordinary run with source ``tune``, so 
 worker processes or Ray (:mod:`~recommender.tuning.workers`), the next one asked as soon
 as one finishes. The same study continues after Ctrl-C or a killed process: a trial left
 running whose run reached the store is kept as stored, the others are marked failed (and
-not proposed again), and the budget counts the trials already trained.
+not proposed again), and the budget counts the trials already trained. A trial stopped by
+an error outside its config (a damaged file in the data) does not count, and its config
+is tried again first next time. Where the study lives, whose it is and who may tune it:
+:mod:`recommender.tuning.studies`.
 
 With a pruner (``tune --prune``: :func:`default_pruner`), each epoch's validation value is
 reported to it, and a trial far behind the finished ones at the same epoch stops there:
@@ -21,11 +24,16 @@ never proposed again.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import InvalidArgumentError, option
 from recommender.tables import counted
+from recommender.tuning.studies import (
+    default_study_name,
+    load_study,
+    open_study,
+    storage_url,
+    study_held,
+)
 from recommender.tuning.trials import (
     DUPLICATE,
     INTERRUPTED,
@@ -38,6 +46,7 @@ from recommender.tuning.trials import (
     TuneTrial,
     best_of,
     counts,
+    shown,
     tune_trial,
 )
 from recommender.tuning.workers import TrialLoop, Workers, trial_workers
@@ -56,14 +65,6 @@ if TYPE_CHECKING:
     from recommender.store import DuckDBStore
 
 
-def storage_url(store_path: str | Path) -> str | None:
-    """The Optuna storage beside a store file (``None``, in memory, for an in-memory store)."""
-    if str(store_path) == ":memory:":
-        return None
-    path = Path(store_path).resolve()
-    return f"sqlite:///{path.parent / (path.stem + '.optuna.db')}"
-
-
 def default_pruner(epochs: int) -> Any:
     """The pruner of ``tune --prune``: stop a trial whose best value so far is in the
     bottom quarter of the finished trials' values at that epoch, from the middle epoch on,
@@ -79,10 +80,6 @@ def default_pruner(epochs: int) -> Any:
     return optuna.pruners.PercentilePruner(
         75.0, n_startup_trials=5, n_warmup_steps=max(epochs // 2, 1)
     )
-
-
-def default_study_name(task: str, space: str) -> str:
-    return f"{task}-{space}"
 
 
 def run_tune(
@@ -139,80 +136,42 @@ def run_tune(
             )  # fmt: skip
     from recommender.fewshot.store_model import tuner_parts
     from recommender.tuning.sampler import RecommenderSampler
-    from recommender.validation.recording import start_batch
 
     name = study_name or default_study_name(dataset.name, space.name)
-    attrs = {"task": dataset.name, "space": space.name, "epochs": epochs}
+    attrs = {"store_id": store.store_id(), "task": dataset.name, "space": space.name,
+             "epochs": epochs, "fingerprint": dataset.fingerprint}  # fmt: skip
     storage = storage_url(store.path)
-    existing = _load_study(name, storage, attrs)
-    parts = tuner_parts(store, space.name, metafeatures=dict(features), on_note=on_note)
-    sampler = RecommenderSampler.from_surrogate(
-        parts.surrogate, metafeatures=parts.metafeatures, zero_shot=parts.zero_shot,
-        seed=seed, prior=parts.prior,
-    )  # fmt: skip
-    import optuna
+    with study_held(store, storage, name):
+        existing = load_study(name, storage, attrs, store.path)
+        parts = tuner_parts(store, space.name, metafeatures=dict(features), on_note=on_note)
+        sampler = RecommenderSampler.from_surrogate(
+            parts.surrogate, metafeatures=parts.metafeatures, zero_shot=parts.zero_shot,
+            seed=seed, prior=parts.prior,
+        )  # fmt: skip
+        import optuna
 
-    study = _open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(), attrs,
-                        existing)  # fmt: skip
-    loop = TrialLoop(store, dataset, space, study, sampler, 0, epochs, seed, pruner)
-    _settle_stale_trials(loop, on_note)
-    if existing and on_note is not None:
-        on_note(_resuming(study, name, budget))
-    loop.batch = start_batch(store, dataset, features, source=SOURCE)
-    with store.released():  # other processes may use the store while trials train
-        loop.run(budget, on_trial, workers)
-    return TuneResult(dataset.name, space.name, name, storage, loop.metric,
-                      [tune_trial(t) for t in study.get_trials(deepcopy=False)])  # fmt: skip
-
-
-def _load_study(name: str, storage: str | None, attrs: dict[str, Any]) -> bool:
-    """Whether study ``name`` exists; refuse one of another task, space or epoch count."""
-    import optuna
-
-    if storage is None or not Path(storage.removeprefix("sqlite:///")).is_file():
-        return False
-    try:
-        summaries = optuna.get_all_study_summaries(storage, include_best_trial=False)
-    except Exception:  # noqa: BLE001  (no storage file yet, or not Optuna's)
-        return False
-    for summary in summaries:
-        if summary.study_name == name:
-            for key, value in attrs.items():
-                have = summary.user_attrs.get(key)
-                if have is not None and have != value:
-                    raise InvalidArgumentError(
-                        f"study {name!r}: expected {key} {have!r} as in its earlier trials, "
-                        f"got {value!r}; pass the same, or a new {option('study', 'NAME')}"
-                    )
-            return True
-    return False
-
-
-def _open_study(
-    name: str, storage: str | None, sampler: Any, pruner: Any, attrs: dict[str, Any],
-    existing: bool,
-) -> optuna.Study:  # fmt: skip
-    import optuna
-
-    if existing and storage is not None:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler,
-                                 pruner=pruner)  # fmt: skip
-    study = optuna.create_study(
-        study_name=name, storage=storage, sampler=sampler, pruner=pruner,
-        direction="maximize", load_if_exists=True,
-    )  # fmt: skip
-    for key, value in attrs.items():
-        study.set_user_attr(key, value)
-    return study
+        study = open_study(name, storage, sampler, pruner or optuna.pruners.NopPruner(),
+                           attrs, existing)  # fmt: skip
+        loop = TrialLoop(store, dataset, space, study, sampler, features, epochs, seed, pruner)
+        _settle_stale_trials(loop, on_note)
+        if existing and on_note is not None:
+            on_note(_resuming(study, name, budget))
+        with store.released():  # other processes may use the store while trials train
+            loop.run(budget, on_trial, workers)
+        return TuneResult(dataset.name, space.name, name, storage, loop.metric,
+                          [tune_trial(t) for t in study.get_trials(deepcopy=False)
+                           if shown(t)])  # fmt: skip
 
 
 def _settle_stale_trials(loop: TrialLoop, on_note: OnNote | None) -> None:
     """Trials a killed process left running: told as stored when their run reached the
-    store before the kill, else failed (interrupted), so never proposed again."""
+    store before the kill, else failed (interrupted), so never proposed again. Waiting
+    trials (a config queued to be tried again after an error outside it) are kept for the
+    next ask."""
     from optuna.trial import TrialState
 
     study = loop.study
-    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+    stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if not stale:
         return
     runs = {r["run_key"]: r for r in loop.store.runs(loop.dataset.name, space=loop.space.name)
@@ -232,9 +191,11 @@ def _settle_stale_trials(loop: TrialLoop, on_note: OnNote | None) -> None:
         else:
             study.tell(t.number, state=TrialState.PRUNED if status == "pruned" else TrialState.FAIL)
     if on_note is not None:
-        kept_text = f"{kept} stored before it stopped and kept, " if kept else ""
-        on_note(f"note: {len(stale)} trial(s) left running by an earlier call: {kept_text}"
-                f"{len(stale) - kept} marked failed")  # fmt: skip
+        kept_text = (
+            f": {kept} stored before it stopped and kept, {len(stale) - kept}" if kept else ""
+        )
+        on_note(f"note: {len(stale)} trial(s) left running by an earlier call{kept_text} "
+                "marked failed")  # fmt: skip
 
 
 def _resuming(study: optuna.Study, name: str, budget: int) -> str:

@@ -304,8 +304,8 @@ class RecommenderSampler(BaseSampler):
         pending: list[dict[str, Any]] = []
         seen: list[dict[str, Any]] = []
         for t in trials:
-            if t.number == trial.number:
-                continue
+            if t.number == trial.number or t.user_attrs.get("retry"):
+                continue  # a trial an error outside its config stopped is queued again
             params = self._given(state, t, asked)
             if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):
                 observed.append((params, float(t.value)))

@@ -91,6 +91,11 @@ def counts(t: optuna.trial.FrozenTrial) -> bool:
     return t.state in done and t.user_attrs.get("status", DUPLICATE) != DUPLICATE
 
 
+def shown(t: optuna.trial.FrozenTrial) -> bool:
+    """Every trial but those stopped by an error outside their config (retried instead)."""
+    return not t.user_attrs.get("retry")
+
+
 def tune_trial(t: optuna.trial.FrozenTrial) -> TuneTrial:
     from optuna.trial import TrialState
 

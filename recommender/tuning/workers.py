@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +117,7 @@ class TrialLoop:
         space: Space,
         study: optuna.Study,
         sampler: Any,
-        batch: int,
+        features: Mapping[str, float],
         epochs: int,
         seed: int,
         pruner: Any = None,
@@ -125,7 +125,8 @@ class TrialLoop:
         from recommender.training.common import metric_name_for
 
         self.store, self.dataset, self.space, self.study = store, dataset, space, study
-        self.sampler, self.batch, self.epochs, self.seed = sampler, batch, epochs, seed
+        self.sampler, self.features, self.epochs, self.seed = sampler, features, epochs, seed
+        self.batch: int | None = None  # the task and its batch are stored with the first run
         self.metric = metric_name_for(dataset.problem_type)
         self.pruner = pruner  # when set, each trial's epochs are judged by the study's pruner
         self.running: dict[int, _InFlight] = {}
@@ -154,6 +155,9 @@ class TrialLoop:
                 f"interrupted: {self.trained} trial(s) trained in this call; rerun the same "
                 "command to continue the study"
             ) from None
+        except Exception:  # not a kill: the trials running are tried again next time
+            self._retry_running()
+            raise
         finally:
             self._fail_running()
 
@@ -172,7 +176,9 @@ class TrialLoop:
             trial.set_user_attr("status", DUPLICATE)
             self.study.tell(trial, state=TrialState.FAIL)
             return None
-        source = self.sampler.sources.get(trial.number, "adaptive")
+        source = trial.user_attrs.get("source") or self.sampler.sources.get(
+            trial.number, "adaptive"
+        )
         trial.set_user_attr("source", source)
         trial.set_user_attr("run_key", self._key(config))
         flight = _InFlight(trial, config, source, self.free.pop())
@@ -204,6 +210,19 @@ class TrialLoop:
             eta = (self.budget - self.done) * per_trial
             on_trial(trial, TuneProgress(self.done, self.budget, best_of(trials), eta))
 
+    def _retry_running(self) -> None:
+        """An error outside the configs (the data, the device) stopped the loop: the trials
+        running do not count, and their configs are queued to be the next trials, so a later
+        call starts with the recommendations this one did not get to train."""
+        from optuna.trial import TrialState
+
+        for flight in self.running.values():
+            flight.trial.set_user_attr("retry", True)
+            self.study.tell(flight.trial, state=TrialState.FAIL)
+            self.study.enqueue_trial(dict(flight.trial.params),
+                                     user_attrs={"source": flight.source})  # fmt: skip
+        self.running.clear()
+
     def _fail_running(self) -> None:
         """Trials still running when the loop stops: failed, so never proposed again."""
         from optuna.trial import TrialState
@@ -221,9 +240,11 @@ class TrialLoop:
 
     def _record(self, config: dict[str, Any], result: TrainResult) -> None:
         from recommender.validation.plan import full_params
-        from recommender.validation.recording import record_run
+        from recommender.validation.recording import record_run, start_batch
 
-        with self.store.attached():
+        with self.store.attached(), self.store.transaction():
+            if self.batch is None:
+                self.batch = start_batch(self.store, self.dataset, self.features, source=SOURCE)
             record_run(
                 self.store, run_key=self._key(config), task=self.dataset.name,
                 space=self.space.name, params=full_params(config, self.space), result=result,

@@ -31,6 +31,7 @@ def start_batch(
             modality=dataset.modality,
             problem_type=dataset.problem_type,
             source=source,
+            fingerprint=dataset.fingerprint,
         )
         batch = store.add_batch(source=dataset.name, format=source, kind="runs")
     finite = {k: v for k, v in features.items() if v is not None and math.isfinite(v)}

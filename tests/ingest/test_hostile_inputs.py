@@ -221,3 +221,42 @@ def test_each_optuna_study_keeps_its_own_parameters_and_types() -> None:
         assert all(set(p) <= {"lr", "mixed"} and "lr" in p for p in _params(work, "a"))
         again = check_ingest(work, url, rows=13)
         assert (again.report["accepted"], again.report["duplicates"]) == (0, 13)
+
+
+def _failed_study(url: str, name: str = "failed") -> None:
+    import optuna
+
+    study = optuna.create_study(study_name=name, storage=url)
+    for _ in range(2):
+        trial = study.ask()
+        trial.suggest_float("lr", 1e-3, 1.0)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
+def test_an_optuna_study_with_only_failed_trials_is_skipped_with_a_note() -> None:
+    with workdir() as work:
+        url = _optuna_storage(work / "optuna.db")
+        _failed_study(url)
+        result = invoke(["ingest", url, "--db", str(work / "store.duckdb"), "--json"])
+        assert_clean(result)
+        assert result.exit_code == 0
+        note = "note: study 'failed' skipped: none of its 2 trial(s) finished with a value"
+        assert result.stderr.strip().splitlines() == [note]
+        report = json.loads(result.stdout)
+        assert (report["accepted"], report["rejected"], report["notes"]) == (13, 0, [note])
+
+
+def test_an_optuna_storage_with_only_failed_studies_is_refused() -> None:
+    pytest.importorskip("optuna")
+    with workdir() as work:
+        url = f"sqlite:///{work / 'optuna.db'}"
+        _failed_study(url)
+        before = dump(work / "store.duckdb")
+        result = invoke(["ingest", url, "--db", str(work / "store.duckdb")])
+        assert_clean(result)
+        assert result.exit_code == 1
+        assert result.stderr.strip() == (
+            f"Error: {url}: expected a study with a trial that finished with a value, got only "
+            "failed or unfinished trials (studies failed); nothing to ingest"
+        )
+        assert dump(work / "store.duckdb") == before

@@ -184,3 +184,12 @@ def test_ingest_into_a_builtin_space_infers_nothing(db_path: Path, tmp_path: Pat
     frame = runs_frame(n_tasks=1, n_runs=3).rename(columns={"param.lr": "param.learning_rate"})
     out = ok("ingest", str(write_runs(tmp_path / "r.csv", frame)), "--space", "tabular_mlp")
     assert "into space tabular_mlp" in out and "inferred from" not in out
+
+
+def test_a_space_that_cannot_be_inferred_stores_nothing(db_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text("task,param.x,metric.acc\na,,0.5\nb,,0.7\n")
+    code, out = invoke("ingest", str(path), "--space", "empty")
+    assert code == 1 and out.startswith("Error: ") and out.count("\n") == 1
+    assert "no parameter with a value" in out and "import the space" in out
+    assert json.loads(ok("store", "info", "--json"))["runs"] == 0

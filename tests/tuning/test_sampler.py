@@ -15,7 +15,7 @@ from recommender.errors import DatasetError, InvalidArgumentError, ModelError, S
 from recommender.fewshot import FewShotSurrogate
 from recommender.spaces.space import builtin_space
 from recommender.tuning.sampler import RecommenderSampler
-from tests.fewshot.conftest import metafeatures_for, task_response, write_store
+from tests.fewshot.conftest import metafeatures_for, task_response
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 SIZE = 3e4
@@ -434,19 +434,6 @@ def test_two_processes_on_one_rdb_storage_get_distinct_configs(
 
 
 # -- construction from a store -------------------------------------------------------
-@pytest.fixture(scope="module")
-def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from recommender.knowledge import registry
-
-    path = tmp_path_factory.mktemp("store") / "runs.duckdb"
-    store = write_store(path)
-    registry.train_and_register(
-        store, space="tabular_mlp", metric="acc", maximize=True, force=True, tune=False
-    )
-    store.close()
-    return path
-
-
 def test_construct_from_store(trained_store: Path) -> None:
     s = RecommenderSampler(
         space="tabular_mlp", metafeatures=metafeatures_for(SIZE), db=trained_store, seed=0

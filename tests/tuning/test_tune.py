@@ -15,21 +15,8 @@ from click.testing import CliRunner, Result
 from recommender.cli import cli
 from recommender.store import DuckDBStore
 from recommender.training import trainers
+from recommender.tuning.studies import storage_url
 from tests.fewshot.conftest import write_store
-
-
-@pytest.fixture(scope="module")
-def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The few-shot tests' synthetic tabular_mlp store, with a champion."""
-    from recommender.knowledge import registry
-
-    path = tmp_path_factory.mktemp("store") / "runs.duckdb"
-    store = write_store(path)
-    registry.train_and_register(
-        store, space="tabular_mlp", metric="acc", maximize=True, force=True, tune=False
-    )
-    store.close()
-    return path
 
 
 @pytest.fixture(autouse=True)
@@ -160,6 +147,11 @@ def test_interrupted_tune_keeps_finished_trials_and_continues(
     assert tune_runs(trained_store, "toy_interrupt") == 3
 
 
+def _spaces(db: Path) -> list[Any]:
+    with DuckDBStore(db, read_only=True) as store:
+        return store.con.execute("SELECT name FROM spaces ORDER BY name").fetchall()
+
+
 def _store_state(db: Path) -> tuple[Any, ...]:
     with DuckDBStore(db, read_only=True) as store:
         runs = store.con.execute("SELECT count(*) FROM runs").fetchone()
@@ -177,18 +169,33 @@ def _store_state(db: Path) -> tuple[Any, ...]:
         (["--budget", "2", "--epochs", "0"], "epochs: expected an integer >= 1, got 0"),
         (["--budget", "2", "--target", "nope"], "nope"),
         (["--budget", "2", "--study", " "], "study: expected a name, got ' '"),
+        (
+            ["--budget", "2", "--epochs", "100000"],
+            "epochs: expected an integer from 1 to 10,000, got 100,000; pass at most 10,000",
+        ),
+        (
+            ["--budget", "100000"],
+            "budget: expected an integer from 1 to 10,000, got 100,000; pass at most 10,000",
+        ),
+        (
+            ["--budget", "2", "--space", "image_finetune"],
+            "space 'image_finetune': expected an image dataset, got a tabular one; pass --space "
+            "tabular_mlp or leave --space out",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
     trained_store: Path, tmp_path: Path, args: list[str], message: str
 ) -> None:
     before = _store_state(trained_store)
+    spaces = _spaces(trained_store)
     result = tune(trained_store, table(tmp_path, "toy_bad"), *args)
     assert result.exit_code != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], lines
     assert _store_state(trained_store) == before
-    optuna_db = trained_store.with_name(trained_store.stem + ".optuna.db")
+    assert _spaces(trained_store) == spaces  # no pack loaded before the refusal
+    optuna_db = Path(str(storage_url(trained_store)).removeprefix("sqlite:///"))
     assert not optuna_db.exists() or "toy_bad" not in optuna_db.read_bytes().decode("latin-1")
 
 
@@ -207,13 +214,13 @@ def test_trials_a_killed_process_left_running_are_failed_not_repeated(
     data = table(tmp_path, "toy_killed")
     first = tune(trained_store, data, "--budget", "1", "--study", "k")
     assert first.exit_code == 0, first.output
-    storage = f"sqlite:///{trained_store.with_name(trained_store.stem + '.optuna.db')}"
+    storage = storage_url(trained_store)
     study = optuna.load_study(study_name="k", storage=storage)
     orphan = study.ask()  # what a process killed mid-training leaves behind
     orphan.suggest_float("learning_rate", 1e-4, 0.1, log=True)
     resumed = tune(trained_store, data, "--budget", "2", "--study", "k", "--json")
     assert resumed.exit_code == 0, resumed.output
-    assert "1 trial(s) left running by an earlier call: 1 marked failed" in resumed.stderr
+    assert "1 trial(s) left running by an earlier call marked failed" in resumed.stderr
     trials = json.loads(resumed.stdout)["trials"]
     assert [t["status"] for t in trials] == ["ok", "interrupted", "ok"]
     assert tune_runs(trained_store, "toy_killed") == 2

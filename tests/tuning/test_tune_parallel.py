@@ -18,7 +18,7 @@ import pytest
 from recommender.errors import InvalidArgumentError
 from recommender.store import DuckDBStore
 from recommender.validation import executors
-from tests.tuning.test_tune import small_fewshot, table, trained_store, tune, tune_runs  # noqa: F401
+from tests.tuning.test_tune import small_fewshot, table, tune, tune_runs  # noqa: F401
 from tests.validation.helpers import signal_when
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -178,3 +178,4 @@ def test_ray_missing_is_a_one_line_error(
     assert result.exit_code == 1
     assert result.stderr.count("\n") == 1
     assert "pip install 'recommender[ray]'" in result.stderr
+    assert "(or use --executor local)" in result.stderr
